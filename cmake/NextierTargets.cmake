@@ -1,0 +1,19 @@
+# Warnings for our own targets only (PRIVATE, so users of a target never inherit them).
+function(nextier_warnings target)
+  target_compile_options(${target} PRIVATE
+    -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual -Wsuggest-override)
+  if(NEXTIER_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+# nextier_library(NAME folder SOURCES ... DEPS ...): one library per top-level folder with its
+# public headers under <folder>/include and an ALIAS nextier::<folder>.
+function(nextier_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(nextier_${name} ${ARG_SOURCES})
+  add_library(nextier::${name} ALIAS nextier_${name})
+  target_include_directories(nextier_${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  target_link_libraries(nextier_${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  nextier_warnings(nextier_${name})
+endfunction()
