@@ -594,7 +594,7 @@ TEST(CsvReaderTest, UsesConstantMemoryOnLargeInput) {
              std::to_string(i % 100) + ",\"line\nbreak\"\r\n";
   }
   constexpr size_t kTotal = size_t{48} << 20;  // ~700x the buffer it may keep
-  constexpr size_t kFeed = 65521;  // prime, so records straddle every feed
+  constexpr size_t kFeed = 65521;              // prime, so records straddle every feed
   class Counter : public CsvVisitor {
    public:
     Status OnRecord(const CsvRecord& record) override {
