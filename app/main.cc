@@ -1,0 +1,69 @@
+// nextier: the one executable. A thin main: parses the command line and wires the components.
+// Exit status: 0 success, 1 a failed check, 2 bad usage (API.md, "Command line").
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "nextier/eventstore/event_store.h"
+
+namespace {
+
+// The event store lives in <data>/eventstore; other parts of the engine keep their own folders
+// beside it (the sandbox provider's store, for one).
+std::string StorePath(const std::string& data_dir) {
+  return (std::filesystem::path(data_dir) / "eventstore").string();
+}
+
+int RunVerify(const std::string& data_dir) {
+  nextier::eventstore::LmdbOptions options;
+  options.path = StorePath(data_dir);
+  options.read_only = true;
+  auto store = nextier::eventstore::OpenLmdbEventStore(options);
+  if (!store.ok()) {
+    std::fprintf(stderr, "verify: cannot open %s: %s\n", options.path.c_str(),
+                 store.status().ToString().c_str());
+    return 1;
+  }
+  auto report = (*store)->Verify();
+  if (!report.ok()) {
+    std::fprintf(stderr, "verify: %s\n", report.status().ToString().c_str());
+    return 1;
+  }
+  if (!report->ok) {
+    std::printf("FAILED at position %llu: %s\n", static_cast<unsigned long long>(report->first_bad),
+                report->problem.c_str());
+    std::fprintf(stderr, "verify: the log was altered; first bad position %llu\n",
+                 static_cast<unsigned long long>(report->first_bad));
+    return 1;
+  }
+  std::printf("ok: %llu events in %llu streams, chain and indexes intact, head %s\n",
+              static_cast<unsigned long long>(report->events),
+              static_cast<unsigned long long>(report->streams),
+              nextier::eventstore::HexEncode(report->head_hash.data(), 32).c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"nextier: the event-sourced SMS lead engine"};
+  app.require_subcommand(1);
+  std::string data_dir = "./data";
+
+  auto* verify = app.add_subcommand("verify", "check the hash chain and every index of the log");
+  verify->add_option("--data", data_dir, "data folder")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "nextier: %s (see nextier --help)\n", e.what());
+    return 2;
+  }
+  if (verify->parsed()) return RunVerify(data_dir);
+  return 2;
+}
