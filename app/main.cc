@@ -6,6 +6,7 @@
 #include <string>
 
 #include "nextier/eventstore/event_store.h"
+#include "nextier/workflows/loader.h"
 
 namespace {
 
@@ -44,6 +45,20 @@ int RunVerify(const std::string& data_dir) {
   return 0;
 }
 
+// Prints each problem as FILE: field.path: reason; exit 1 when there is any.
+int RunWorkflowCheck(const std::vector<std::string>& files) {
+  std::vector<std::filesystem::path> paths(files.begin(), files.end());
+  const auto problems = nextier::workflows::CheckFiles(paths);
+  for (const auto& line : problems) std::printf("%s\n", line.c_str());
+  if (!problems.empty()) {
+    std::fprintf(stderr, "workflow check: %zu problem%s\n", problems.size(),
+                 problems.size() == 1 ? "" : "s");
+    return 1;
+  }
+  std::printf("ok: %zu workflow file%s valid\n", files.size(), files.size() == 1 ? "" : "s");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -53,6 +68,12 @@ int main(int argc, char** argv) {
 
   auto* verify = app.add_subcommand("verify", "check the hash chain and every index of the log");
   verify->add_option("--data", data_dir, "data folder")->capture_default_str();
+
+  auto* workflow = app.add_subcommand("workflow", "workflow definitions");
+  workflow->require_subcommand(1);
+  std::vector<std::string> workflow_files;
+  auto* check = workflow->add_subcommand("check", "validate workflow definition files");
+  check->add_option("FILE", workflow_files, "workflow JSON files")->required();
 
   try {
     app.parse(argc, argv);
@@ -65,5 +86,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (verify->parsed()) return RunVerify(data_dir);
+  if (check->parsed()) return RunWorkflowCheck(workflow_files);
   return 2;
 }

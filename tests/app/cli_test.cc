@@ -101,5 +101,38 @@ TEST(CliTest, VerifyOfAMissingStoreExitsOneAndSaysWhere) {
   EXPECT_NE(r.out.find("nothing/eventstore"), std::string::npos) << r.out;
 }
 
+TEST(CliTest, WorkflowCheckIsCleanOnTheShippedWorkflows) {
+  const std::string dir = std::string(NEXTIER_SOURCE_DIR) + "/workflows/";
+  CliRun r =
+      Nextier("workflow check " + dir + "real-estate-agents.json " + dir + "business-owners.json");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+}
+
+TEST(CliTest, WorkflowCheckPrintsFileFieldAndReasonAndExitsOne) {
+  nextier::testing::TempDir dir;
+  std::string text;
+  {
+    std::ifstream in(std::string(NEXTIER_SOURCE_DIR) + "/workflows/real-estate-agents.json");
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const std::string good = "\"batchDelaySeconds\": 5";
+  const auto pos = text.find(good);
+  ASSERT_NE(pos, std::string::npos);
+  text.replace(pos, good.size(), "\"batchDelaySeconds\": \"soon\"");
+  const std::string broken = dir.str() + "/broken.json";
+  {
+    std::ofstream out(broken);
+    out << text;
+  }
+  CliRun r = Nextier("workflow check " + broken);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find(broken + ": limits.batchDelaySeconds: "), std::string::npos) << r.out;
+  CliRun missing = Nextier("workflow check " + dir.str() + "/nope.json");
+  EXPECT_EQ(missing.exit_code, 1) << missing.out;
+  EXPECT_NE(missing.out.find("nope.json"), std::string::npos) << missing.out;
+  CliRun no_file = Nextier("workflow check");
+  EXPECT_EQ(no_file.exit_code, 2) << no_file.out;
+}
+
 }  // namespace
 }  // namespace nextier
