@@ -7,6 +7,7 @@
 
 #include "nextier/eventstore/event_store.h"
 #include "nextier/workflows/loader.h"
+#include "serve.h"
 
 namespace {
 
@@ -66,6 +67,21 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string data_dir = "./data";
 
+  nextier::app::ServeOptions serve_options;
+  serve_options.workflows_dir = NEXTIER_DEFAULT_WORKFLOWS_DIR;
+  auto* serve = app.add_subcommand("serve", "run the engine and the HTTP server");
+  serve->add_option("--data", serve_options.data_dir, "data folder")->capture_default_str();
+  serve->add_option("--port", serve_options.port, "TCP port (0 picks a free one)")
+      ->capture_default_str();
+  serve->add_option("--bind", serve_options.bind, "address to listen on")->capture_default_str();
+  serve->add_option("--workflows", serve_options.workflows_dir, "workflow definitions folder")
+      ->capture_default_str();
+  serve->add_option("--keys", serve_options.keys_file, "API keys JSON file");
+  serve->add_option("--sim-clock", serve_options.sim_clock,
+                    "start a simulated clock at this RFC 3339 time");
+  serve->add_option("--provider", serve_options.provider, "sandbox or signalhouse")
+      ->capture_default_str();
+
   auto* verify = app.add_subcommand("verify", "check the hash chain and every index of the log");
   verify->add_option("--data", data_dir, "data folder")->capture_default_str();
 
@@ -85,6 +101,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nextier: %s (see nextier --help)\n", e.what());
     return 2;
   }
+  if (serve->parsed()) return nextier::app::RunServe(serve_options);
   if (verify->parsed()) return RunVerify(data_dir);
   if (check->parsed()) return RunWorkflowCheck(workflow_files);
   return 2;

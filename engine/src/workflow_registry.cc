@@ -49,6 +49,9 @@ Status WorkflowRegistry::LoadLogAndDirectory(const std::filesystem::path& dir) {
   auto loaded = workflows::LoadWorkflowDirectory(dir);
   if (!loaded.ok()) return loaded.status();
   for (const auto& wf : *loaded) {
+    // A file adds its version only when that content was never recorded: an older file must
+    // not undo a version ops submitted through the API since.
+    if (Get(wf.id, wf.version).ok()) continue;
     WorkflowVersionInfo info;
     bool created = false;
     NEXTIER_RETURN_IF_ERROR(Record(wf, "system:startup", &info, &created));

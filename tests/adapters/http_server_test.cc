@@ -15,6 +15,7 @@
 #include <future>
 #include <thread>
 
+#include "testing/http_client.h"
 #include "testing/testing.h"
 
 namespace nextier::adapters {
@@ -22,65 +23,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
-int Connect(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  return fd;
-}
-
-void SendAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n <= 0) return;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-}
-
-// Reads one response (headers + Content-Length body), or until the peer closes.
-std::string ReadResponse(int fd) {
-  std::string out;
-  char buf[8192];
-  while (true) {
-    const auto end = out.find("\r\n\r\n");
-    if (end != std::string::npos) {
-      const auto cl = out.find("Content-Length: ");
-      if (cl != std::string::npos && cl < end) {
-        const size_t len = std::strtoul(out.c_str() + cl + 16, nullptr, 10);
-        if (out.size() >= end + 4 + len) return out.substr(0, end + 4 + len);
-      }
-    }
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) return out;
-    out.append(buf, static_cast<size_t>(n));
-  }
-}
-
-int StatusOf(const std::string& response) {
-  if (response.size() < 12) return 0;
-  return std::atoi(response.c_str() + 9);
-}
-
-std::string BodyOf(const std::string& response) {
-  const auto end = response.find("\r\n\r\n");
-  return end == std::string::npos ? "" : response.substr(end + 4);
-}
+using nextier::testing::BodyOf;
+using nextier::testing::Connect;
+using nextier::testing::ReadResponse;
+using nextier::testing::SendAll;
+using nextier::testing::StatusOf;
 
 std::string Request(uint16_t port, const std::string& raw) {
-  int fd = Connect(port);
-  if (fd < 0) return "";
-  SendAll(fd, raw);
-  std::string r = ReadResponse(fd);
-  close(fd);
-  return r;
+  return nextier::testing::RawRequest(port, raw);
 }
 
 std::string Get(uint16_t port, const std::string& path, const std::string& key = {}) {

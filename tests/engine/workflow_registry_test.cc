@@ -127,5 +127,17 @@ TEST_F(WorkflowRegistryTest, RevertingToAnOlderContentMakesItTheLatestAgain) {
   EXPECT_EQ((*registry_->Get("real-estate-agents")).workflow->name, original["name"]);
 }
 
+TEST_F(WorkflowRegistryTest, AnUnchangedFileDoesNotUndoAVersionSubmittedThroughTheApi) {
+  ASSERT_OK(registry_->LoadLogAndDirectory(dir_.path() / "wf"));
+  auto doc = Doc("real-estate-agents.json");
+  doc["name"] = "Agents, edited by ops";
+  auto submitted = registry_->Submit("real-estate-agents", doc, "ops:alice");
+  ASSERT_OK(submitted.status);
+  OpenStore();
+  ASSERT_OK(registry_->LoadLogAndDirectory(dir_.path() / "wf"));
+  EXPECT_EQ((*registry_->Get("real-estate-agents")).workflow->version,
+            submitted.info.workflow->version);
+}
+
 }  // namespace
 }  // namespace nextier::engine

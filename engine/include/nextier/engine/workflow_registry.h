@@ -3,9 +3,10 @@
 // Each workflow id has a stream `workflow-<id>`; each new version of its definition is a
 // WorkflowVersionRecorded event carrying the canonical JSON, so replaying old history can
 // always find the rules that were in force. The latest version of an id is its stream's last
-// event. Loading the shipped directory records a file only when its content differs from the
-// latest recorded version; editing a file therefore changes nothing that runs until ops move a
-// campaign to the new version (campaigns pin the version they started with).
+// event. Loading the shipped directory records a file only when its content was never recorded
+// for that id (so a version submitted through the API is not undone by the older file on the
+// next start, while an edited file does become the latest). Recording a version changes
+// nothing that runs: campaigns pin the version they started with until ops move them.
 //
 // Thread-safety: all methods may be called concurrently.
 #pragma once

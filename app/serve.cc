@@ -1,0 +1,209 @@
+// `nextier serve`: wires the store, the clock, the workflows, the keys and the HTTP server,
+// then runs until SIGTERM/SIGINT (graceful: stop accepting, finish in-flight requests, flush).
+#include "serve.h"
+
+#include <openssl/rand.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "nextier/adapters/api_routes.h"
+#include "nextier/adapters/http_server.h"
+#include "nextier/adapters/metrics.h"
+#include "nextier/adapters/work_pool.h"
+#include "nextier/engine/clock.h"
+#include "nextier/engine/workflow_registry.h"
+#include "nextier/eventstore/event_store.h"
+
+namespace nextier::app {
+namespace {
+
+namespace fs = std::filesystem;
+using adapters::HttpRequest;
+using adapters::HttpResponse;
+using adapters::Responder;
+using adapters::Role;
+
+std::string RandomKey() {
+  unsigned char raw[18];
+  if (RAND_bytes(raw, sizeof raw) != 1) return {};
+  return eventstore::HexEncode(raw, sizeof raw);
+}
+
+// Keys from --keys / NEXTIER_API_KEYS; with neither, the embedded default keeps one key per
+// role in DATA/api-keys.json (mode 0600), made on first start.
+Result<std::vector<adapters::ApiKey>> ResolveKeys(const ServeOptions& o, bool* generated,
+                                                  std::string* keys_file) {
+  const char* env = std::getenv("NEXTIER_API_KEYS");
+  if (!o.keys_file.empty() || (env != nullptr && *env != '\0')) {
+    return adapters::LoadApiKeys(o.keys_file, env != nullptr ? env : "");
+  }
+  *keys_file = (fs::path(o.data_dir) / "api-keys.json").string();
+  if (!fs::exists(*keys_file)) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const char* role : {"ops", "agent", "auditor", "admin"}) {
+      std::string key = RandomKey();
+      if (key.empty()) return Status::Internal("the system random source is unavailable");
+      list.push_back({{"key", key}, {"role", role}, {"name", std::string(role) + "-default"}});
+    }
+    const std::string tmp = *keys_file + ".tmp";
+    {
+      std::ofstream out(tmp);
+      if (!out) return Status::Unavailable("cannot write " + tmp);
+      out << list.dump(2) << "\n";
+    }
+    chmod(tmp.c_str(), 0600);
+    std::error_code ec;
+    fs::rename(tmp, *keys_file, ec);
+    if (ec) return Status::Unavailable("cannot write " + *keys_file + ": " + ec.message());
+    *generated = true;
+  }
+  return adapters::LoadApiKeys(*keys_file, "");
+}
+
+// The simulated clock resumes at the later of START and the newest time already recorded.
+engine::Micros NewestRecordedTime(eventstore::EventStore& store) {
+  engine::Micros newest = 0;
+  const uint64_t head = store.Head();
+  if (head == 0) return 0;
+  (void)store.ReadAll(head, 1, [&](const eventstore::EventView& ev) {
+    newest = ev.event().getRecordedAt();
+    return false;
+  });
+  return newest;
+}
+
+}  // namespace
+
+int RunServe(const ServeOptions& o) {
+  // Arguments first: bad usage is exit 2.
+  if (o.provider != "sandbox" && o.provider != "signalhouse") {
+    std::fprintf(stderr, "serve: --provider must be sandbox or signalhouse, not '%s'\n",
+                 o.provider.c_str());
+    return 2;
+  }
+  std::optional<engine::Micros> sim_start;
+  if (!o.sim_clock.empty()) {
+    auto t = engine::ParseRfc3339(o.sim_clock);
+    if (!t.ok()) {
+      std::fprintf(stderr, "serve: --sim-clock: %s\n", t.status().message().c_str());
+      return 2;
+    }
+    sim_start = *t;
+  }
+  if (o.provider == "signalhouse") {
+    // TODO(issue-5): the real SignalHouse client arrives with the SMS queue.
+    std::fprintf(stderr, "serve: --provider signalhouse is not available yet; use sandbox\n");
+    return 2;
+  }
+
+  std::error_code ec;
+  fs::create_directories(o.data_dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "serve: cannot create data folder %s: %s\n", o.data_dir.c_str(),
+                 ec.message().c_str());
+    return 1;
+  }
+  eventstore::LmdbOptions store_options;
+  store_options.path = (fs::path(o.data_dir) / "eventstore").string();
+  auto opened = eventstore::OpenLmdbEventStore(store_options);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "serve: %s\n", opened.status().ToString().c_str());
+    return 1;
+  }
+  auto& store = **opened;
+
+  std::unique_ptr<engine::Clock> clock;
+  engine::SimulatedClock* sim = nullptr;
+  if (sim_start) {
+    auto s =
+        std::make_unique<engine::SimulatedClock>(std::max(*sim_start, NewestRecordedTime(store)));
+    sim = s.get();
+    clock = std::move(s);
+  } else {
+    clock = std::make_unique<engine::RealClock>();
+  }
+
+  engine::WorkflowRegistry registry(store, *clock);
+  if (Status s = registry.LoadLogAndDirectory(o.workflows_dir); !s.ok()) {
+    std::fprintf(stderr, "serve: workflows in %s: %s\n", o.workflows_dir.c_str(),
+                 s.ToString().c_str());
+    return 1;
+  }
+
+  bool generated = false;
+  std::string keys_file;
+  auto keys = ResolveKeys(o, &generated, &keys_file);
+  if (!keys.ok()) {
+    std::fprintf(stderr, "serve: API keys: %s\n", keys.status().message().c_str());
+    return 1;
+  }
+
+  adapters::Metrics metrics;
+  metrics.AddGauge("nextier_events_appended_total", "events appended since start",
+                   [&store] { return static_cast<double>(store.Stats().events); });
+  metrics.AddGauge("nextier_log_head", "global position of the last durable event",
+                   [&store] { return static_cast<double>(store.Head()); });
+  metrics.AddGauge("nextier_store_map_bytes", "size of the event store's memory map",
+                   [&store] { return static_cast<double>(store.Stats().map_size); });
+
+  adapters::WorkPool pool(4);
+  adapters::ServerOptions server_options;
+  server_options.bind = o.bind;
+  server_options.port = o.port;
+  adapters::Server server(server_options, *keys, &metrics);
+
+  server.AddRoute("GET", "/healthz", {{}, true, 0}, [&store](HttpRequest&, Responder respond) {
+    respond(HttpResponse::Json(200, nlohmann::json{{"ok", true}, {"head", store.Head()}}.dump()));
+  });
+  server.AddRoute("GET", "/metrics", {{}, true, 0}, [&metrics](HttpRequest&, Responder respond) {
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = metrics.Render();
+    respond(std::move(r));
+  });
+  adapters::RegisterWorkflowRoutes(server, registry, pool);
+  if (sim != nullptr) {
+    // TODO(issue-3): fire due timers on the way once the timer service is wired in.
+    server.AddRoute("POST", "/api/test/clock/advance", {{Role::kAdmin}, false, 4096},
+                    [sim](HttpRequest& req, Responder respond) {
+                      nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
+                      if (!body.is_object() || !body.contains("seconds") ||
+                          !body["seconds"].is_number() || body["seconds"].get<double>() < 0) {
+                        return respond(HttpResponse::Error(
+                            400, "invalid_argument", "seconds must be a number >= 0", "seconds"));
+                      }
+                      const auto micros = static_cast<engine::Micros>(
+                          body["seconds"].get<double>() * engine::kMicrosPerSecond);
+                      sim->AdvanceTo(sim->Now() + micros);
+                      respond(HttpResponse::Json(
+                          200, nlohmann::json{{"now", engine::FormatRfc3339(sim->Now())}}.dump()));
+                    });
+  }
+
+  if (Status s = server.Start(); !s.ok()) {
+    std::fprintf(stderr, "serve: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  std::printf(
+      "nextier serving on http://%s:%u (data %s, provider %s, clock %s)\n", o.bind.c_str(),
+      server.port(), o.data_dir.c_str(), o.provider.c_str(),
+      sim != nullptr ? ("simulated from " + engine::FormatRfc3339(sim->Now())).c_str() : "real");
+  if (!keys_file.empty()) {
+    std::printf("sign in with these API keys (%s%s):\n", keys_file.c_str(),
+                generated ? ", made now" : "");
+    for (const auto& k : *keys) {
+      std::printf("  %-8s %s\n", std::string(adapters::RoleName(k.role)).c_str(), k.key.c_str());
+    }
+  }
+  std::fflush(stdout);
+  const int sig = server.WaitForSignal();
+  std::printf("nextier: signal %d, stopped accepting; in-flight requests finished\n", sig);
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace nextier::app
