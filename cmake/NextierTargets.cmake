@@ -5,6 +5,10 @@ function(nextier_warnings target)
   if(NEXTIER_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
+  # GCC 12 at -O3 reports false -Wrestrict positives inside std::string (GCC PR 105329).
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+    target_compile_options(${target} PRIVATE -Wno-restrict)
+  endif()
 endfunction()
 
 # nextier_library(NAME folder SOURCES ... DEPS ...): one library per top-level folder with its

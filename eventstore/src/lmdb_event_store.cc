@@ -49,7 +49,8 @@ constexpr std::string_view kMetaTenant = "tenant";
 constexpr std::string_view kIndexSecretName = "\x01index-secret";
 constexpr size_t kMaxStreamIdSize = 400;  // LMDB's default key limit is 511 bytes
 constexpr size_t kMaxIdempotencyKeySize = 480;
-constexpr size_t kReadChunk = 65536;  // events per read transaction in long reads
+constexpr size_t kReadChunk = 65536;               // events per read transaction in long reads
+constexpr std::chrono::microseconds kLinger{200};  // the most a group commit waits to fill
 
 // --- serialisation -------------------------------------------------------------------------
 
@@ -402,8 +403,7 @@ class LmdbEventStore final : public EventStore {
 
   const LmdbOptions options_;
   MDB_env* env_ = nullptr;
-  MDB_dbi events_dbi_ = 0, streams_dbi_ = 0, idem_dbi_ = 0, meta_dbi_ = 0,
-          keys_dbi_ = 0;
+  MDB_dbi events_dbi_ = 0, streams_dbi_ = 0, idem_dbi_ = 0, meta_dbi_ = 0, keys_dbi_ = 0;
   std::unique_ptr<LmdbKeyRing> keys_;
 
   // Held shared by every transaction, exclusively to change the map size.
@@ -460,7 +460,11 @@ Status LmdbEventStore::Open() {
   struct {
     const char* name;
     MDB_dbi* dbi;
-  } dbs[] = {{"events", &events_dbi_},    {"streams", &streams_dbi_},              {"idempotency", &idem_dbi_}, {"meta", &meta_dbi_},       {"keys", &keys_dbi_}};
+  } dbs[] = {{"events", &events_dbi_},
+             {"streams", &streams_dbi_},
+             {"idempotency", &idem_dbi_},
+             {"meta", &meta_dbi_},
+             {"keys", &keys_dbi_}};
   for (auto& d : dbs) {
     NEXTIER_RETURN_IF_ERROR(Check(mdb_dbi_open(txn.get(), d.name, create, d.dbi),
                                   std::string("mdb_dbi_open(") + d.name + ")"));
@@ -629,11 +633,18 @@ Status LmdbKeyRing::Forget(std::string_view subject) {
 void LmdbEventStore::WriterLoop() {
   std::deque<PendingOp> batch;
   std::vector<Result<AppendResult>> results;
+  size_t last_batch = 0;
   while (true) {
     {
       std::unique_lock lock(queue_mu_);
       queue_cv_.wait(lock, [&] { return !queue_.empty() || closing_; });
       if (queue_.empty() && closing_) return;
+      // Adaptive linger: when the last commit carried several appends (many producers) and
+      // fewer are queued now, the others are usually microseconds away; waiting a moment for
+      // them fills the next commit. A lone producer (last batch of one) never waits.
+      if (last_batch > 1 && queue_.size() < last_batch) {
+        queue_cv_.wait_for(lock, kLinger, [&] { return queue_.size() >= last_batch || closing_; });
+      }
       size_t events = 0;
       while (!queue_.empty() &&
              (batch.empty() || events + queue_.front().events <= options_.max_batch_events)) {
@@ -654,6 +665,7 @@ void LmdbEventStore::WriterLoop() {
         break;
       }
     }
+    last_batch = batch.size();
     for (size_t i = 0; i < batch.size(); ++i) {
       if (s.ok()) {
         batch[i].done(std::move(results[i]));
@@ -799,6 +811,9 @@ Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Has
     StreamResult sr;
     sr.stream = sa.stream;
     sr.first_version = version + 1;
+    // The index key is the stream id, a NUL, then the version: built once, versions patched in.
+    std::string ik = StreamIndexKey(sa.stream, 0);
+    auto* ik_version = reinterpret_cast<uint8_t*>(ik.data() + ik.size() - 8);
     for (auto& e : sa.events) {
       ++*seq;
       ++version;
@@ -825,7 +840,7 @@ Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Has
       std::memcpy(v.mv_data, hash.data(), kHashSize);
       std::memcpy(static_cast<char*>(v.mv_data) + kHashSize, scratch.data(), body_size);
 
-      std::string ik = StreamIndexKey(sa.stream, version);
+      PutBe64(version, ik_version);
       MDB_val ikv = Val(ik), iv = Val(key, 8);
       r = mdb_put(txn, streams_dbi_, &ikv, &iv, MDB_NOOVERWRITE);
       if (r != MDB_SUCCESS) return fail(r, "mdb_put(streams)");

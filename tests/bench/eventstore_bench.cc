@@ -226,17 +226,20 @@ int main(int argc, char** argv) {
   const double p50 = lat[lat.size() / 2];
   const double p99 = lat[lat.size() * 99 / 100];
 
-  // 3. 1,000-event appends.
-  start = Clock::now();
+  // 3. 1,000-event appends. Only the Append calls are timed: building the events is the
+  // caller's work, and the raw ceiling builds nothing either.
+  Clock::duration in_append{};
   for (int a = 0; a < big_appends; ++a) {
     std::vector<es::NewEvent> events;
     events.reserve(1000);
     for (int i = 0; i < 1000; ++i) events.push_back(MakeEvent(counter++));
+    const auto t0 = Clock::now();
     auto r = store.Append("import-" + std::to_string(a), es::ExpectedVersion::NoStream(),
                           std::move(events));
+    in_append += Clock::now() - t0;
     if (!r.ok()) Die(r.status().ToString());
   }
-  const double big_rate = big_appends * 1000.0 / Seconds(Clock::now() - start);
+  const double big_rate = big_appends * 1000.0 / Seconds(in_append);
 
   // 4. Full replay decoding every event.
   uint64_t replayed = 0, checksum = 0;
@@ -271,8 +274,9 @@ int main(int argc, char** argv) {
   std::printf("%-58s %10.0f us %10.0f us\n", "2. single producer durable append latency p50", p50,
               1e6 / raw_one);
   std::printf("%-58s %10.0f us\n", "   p99", p99);
-  std::printf("%-58s %14.0f %14.0f %7.0f%%\n", "3. events/s in 1,000-event appends", big_rate,
-              raw_batched, 100.0 * big_rate / raw_batched);
+  std::printf("%-58s %14.0f %14.0f %7.0f%%\n",
+              "3. events/s in 1,000-event appends (Append calls timed)", big_rate, raw_batched,
+              100.0 * big_rate / raw_batched);
   std::printf("%-58s %14.0f %14.0f %7.0f%%\n", "4. replay, events/s decoded (raw: cursor scan)",
               replay_rate, raw_scan, 100.0 * replay_rate / raw_scan);
   std::printf("(checksum %llu, raw records %llu)\n", static_cast<unsigned long long>(checksum),
