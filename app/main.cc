@@ -81,6 +81,8 @@ int main(int argc, char** argv) {
                     "start a simulated clock at this RFC 3339 time");
   serve->add_option("--provider", serve_options.provider, "sandbox or signalhouse")
       ->capture_default_str();
+  serve->add_option("--log-level", serve_options.log_level, "trace, debug, info, warn, error, off")
+      ->capture_default_str();
 
   auto* verify = app.add_subcommand("verify", "check the hash chain and every index of the log");
   verify->add_option("--data", data_dir, "data folder")->capture_default_str();

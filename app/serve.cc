@@ -12,6 +12,7 @@
 
 #include "nextier/adapters/api_routes.h"
 #include "nextier/adapters/http_server.h"
+#include "nextier/adapters/logging.h"
 #include "nextier/adapters/metrics.h"
 #include "nextier/adapters/work_pool.h"
 #include "nextier/engine/clock.h"
@@ -79,6 +80,7 @@ engine::Micros NewestRecordedTime(eventstore::EventStore& store) {
 }  // namespace
 
 int RunServe(const ServeOptions& o) {
+  adapters::InitLogging(o.log_level);
   // Arguments first: bad usage is exit 2.
   if (o.provider != "sandbox" && o.provider != "signalhouse") {
     std::fprintf(stderr, "serve: --provider must be sandbox or signalhouse, not '%s'\n",
@@ -200,7 +202,10 @@ int RunServe(const ServeOptions& o) {
     }
   }
   std::fflush(stdout);
+  adapters::LogInfo("serving on " + o.bind + ":" + std::to_string(server.port()) + ", log head " +
+                    std::to_string(store.Head()));
   const int sig = server.WaitForSignal();
+  adapters::LogInfo("signal " + std::to_string(sig) + ": stopped; closing the store");
   std::printf("nextier: signal %d, stopped accepting; in-flight requests finished\n", sig);
   std::fflush(stdout);
   return 0;

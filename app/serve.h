@@ -14,6 +14,7 @@ struct ServeOptions {
   std::string keys_file;
   std::string sim_clock;
   std::string provider = "sandbox";
+  std::string log_level = "info";
 };
 
 // Returns the process exit status: 0 after a graceful stop, 1 on a failure to start, 2 on bad

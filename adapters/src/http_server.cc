@@ -22,6 +22,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "nextier/adapters/logging.h"
+
 namespace nextier::adapters {
 
 namespace beast = boost::beast;
@@ -563,6 +565,10 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive_);
     res->prepare_payload();
+    if (r.status >= 500) {
+      LogError(req_.method + " " + (route_ != nullptr ? route_->pattern : req_.path) + " -> " +
+               std::to_string(r.status) + ": " + res->body());
+    }
     if (route_ != nullptr) {
       const int cls = r.status / 100;
       if (cls >= 1 && cls <= 5 && route_->codes[cls] != nullptr) route_->codes[cls]->Add();
