@@ -152,11 +152,12 @@ int RunServe(const ServeOptions& o) {
   metrics.AddGauge("nextier_store_map_bytes", "size of the event store's memory map",
                    [&store] { return static_cast<double>(store.Stats().map_size); });
 
-  adapters::WorkPool pool(4);
   adapters::ServerOptions server_options;
   server_options.bind = o.bind;
   server_options.port = o.port;
   adapters::Server server(server_options, *keys, &metrics);
+  // After the server, so it is destroyed (drained) first: its jobs answer through the server.
+  adapters::WorkPool pool(4);
 
   server.AddRoute("GET", "/healthz", {{}, true, 0}, [&store](HttpRequest&, Responder respond) {
     respond(HttpResponse::Json(200, nlohmann::json{{"ok", true}, {"head", store.Head()}}.dump()));

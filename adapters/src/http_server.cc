@@ -344,19 +344,10 @@ class Server::Impl {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, Server::Impl* server)
-      : stream_(std::move(socket)), server_(server) {
+      : registration_{server, this}, stream_(std::move(socket)), server_(server) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
-  }
-
-  ~Session() {
-    {
-      std::lock_guard lock(server_->sessions_mu_);
-      server_->sessions_.erase(this);
-      server_->connections_.fetch_sub(1);
-    }
-    server_->sessions_cv_.notify_all();
   }
 
   void Start() {
@@ -596,6 +587,21 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().close(ec);
   }
 
+  // Declared first, so destroyed last: the connection counts as open until every other member
+  // (the stream and its timer, which need the io_context) is gone. Server::Stop waits for the
+  // count to reach zero before it destroys the io_context.
+  struct Registration {
+    Server::Impl* server;
+    Session* session;
+    ~Registration() {
+      {
+        std::lock_guard lock(server->sessions_mu_);
+        server->sessions_.erase(session);
+        server->connections_.fetch_sub(1);
+      }
+      server->sessions_cv_.notify_all();
+    }
+  } registration_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;  // unbounded: header_limit and body limits do the bounding
   Server::Impl* server_;

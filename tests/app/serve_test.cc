@@ -70,6 +70,7 @@ class ServeProcess {
       int status = 0;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
         reaped_ = true;
+        DrainOutput();
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -80,10 +81,18 @@ class ServeProcess {
     int status = 0;
     waitpid(pid_, &status, 0);
     reaped_ = true;
+    DrainOutput();
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
  private:
+  // After exit: the rest of what the process printed (shown when an assertion fails).
+  void DrainOutput() {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd_, buf, sizeof buf)) > 0) output_.append(buf, static_cast<size_t>(n));
+  }
+
   pid_t pid_ = -1;
   int fd_ = -1;
   uint16_t port_ = 0;
@@ -102,7 +111,8 @@ TEST(ServeTest, ServesHealthAndMetricsWithoutAKey) {
   EXPECT_NE(BodyOf(metrics).find("nextier_log_head"), std::string::npos);
   EXPECT_NE(BodyOf(metrics).find("nextier_http_requests_total"), std::string::npos);
   EXPECT_EQ(BodyOf(metrics).find("ops-key-0001"), std::string::npos);
-  EXPECT_EQ(p.Terminate(), 0) << "SIGTERM must stop the server gracefully with exit 0";
+  EXPECT_EQ(p.Terminate(), 0) << "SIGTERM must stop the server gracefully with exit 0\n"
+                              << p.output();
 }
 
 TEST(ServeTest, WorkflowEndpointsEnforceRolesAndValidate) {
@@ -158,7 +168,7 @@ TEST(ServeTest, WorkflowEndpointsEnforceRolesAndValidate) {
   ASSERT_EQ(StatusOf(old), 200);
   EXPECT_EQ(nlohmann::json::parse(BodyOf(old))["limits"]["batchDelaySeconds"], 5);
   EXPECT_EQ(StatusOf(HttpCall(p.port(), "GET", "/api/workflows/nope", "ops-key-0001")), 404);
-  EXPECT_EQ(p.Terminate(), 0);
+  EXPECT_EQ(p.Terminate(), 0) << p.output();
 
   // The new version survives a restart; the shipped file does not override it.
   ServeProcess again("--data " + dir.str());
@@ -193,7 +203,7 @@ TEST(ServeTest, SimulatedClockAdvancesOnlyForAdminAndNeverGoesBack) {
     ASSERT_EQ(StatusOf(HttpCall(p.port(), "PUT", "/api/workflows/business-owners", "ops-key-0001",
                                 doc.dump())),
               201);
-    EXPECT_EQ(p.Terminate(), 0);
+    EXPECT_EQ(p.Terminate(), 0) << p.output();
   }
   ServeProcess again("--data " + dir.str() + " --sim-clock 2026-11-28T14:00:00Z");
   ASSERT_GT(again.port(), 0) << again.output();
