@@ -7,8 +7,11 @@
 #include <capnp/message.h>
 #include <capnp/schema.h>
 #include <capnp/serialize.h>
+#include <fcntl.h>
 #include <kj/exception.h>
 #include <lmdb.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <bit>
@@ -402,6 +405,7 @@ class LmdbEventStore final : public EventStore {
   Status CheckOpenConsistency(MDB_txn* txn);
 
   const LmdbOptions options_;
+  int lock_fd_ = -1;  // holds flock(LOCK_EX) while open for writing
   MDB_env* env_ = nullptr;
   MDB_dbi events_dbi_ = 0, streams_dbi_ = 0, idem_dbi_ = 0, meta_dbi_ = 0, keys_dbi_ = 0;
   std::unique_ptr<LmdbKeyRing> keys_;
@@ -438,6 +442,17 @@ Status LmdbEventStore::Open() {
     }
   } else if (!std::filesystem::exists(std::filesystem::path(options_.path) / "data.mdb")) {
     return Status::NotFound("no event store at " + options_.path + " (data.mdb is missing)");
+  }
+  if (!options_.read_only) {
+    // One writing process per store: the writer keeps the head and its hash in memory, so a
+    // second writer would fork the chain. Readers (verify, history) need no lock.
+    const std::string lock_path = options_.path + "/writer.lock";
+    lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd_ < 0) return Check(errno, "open(" + lock_path + ")");
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      return Status::Unavailable("another process is writing to the event store at " +
+                                 options_.path + "; stop it first (reads need no lock)");
+    }
   }
   NEXTIER_RETURN_IF_ERROR(Check(mdb_env_create(&env_), "mdb_env_create"));
   NEXTIER_RETURN_IF_ERROR(Check(mdb_env_set_maxdbs(env_, 8), "mdb_env_set_maxdbs"));
@@ -549,6 +564,7 @@ LmdbEventStore::~LmdbEventStore() {
   head_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
   if (env_ != nullptr) mdb_env_close(env_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the writer lock
 }
 
 // --- writing -----------------------------------------------------------------------------

@@ -473,6 +473,22 @@ TEST(LmdbStoreTest, FullStoreFailsWithResourceExhaustedAndStaysReadableAndConsis
   ASSERT_OK((*reopened)->Append("s", ExpectedVersion::Any(), std::move(v)));
 }
 
+TEST(LmdbStoreTest, OnlyOneWriterAtATimeButReadersAreWelcome) {
+  nextier::testing::TempDir dir;
+  LmdbOptions o;
+  o.path = dir.str();
+  auto writer = OpenLmdbEventStore(o);
+  ASSERT_OK(writer);
+  auto second = OpenLmdbEventStore(o);
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(second.status().message().find("another process is writing"), std::string::npos);
+  LmdbOptions ro = o;
+  ro.read_only = true;
+  EXPECT_OK(OpenLmdbEventStore(ro));
+  writer->reset();
+  EXPECT_OK(OpenLmdbEventStore(o));  // the lock goes with the writer
+}
+
 TEST(LmdbStoreTest, ReadOnlyOpenOfAMissingStoreIsNotFound) {
   nextier::testing::TempDir dir;
   LmdbOptions o;
