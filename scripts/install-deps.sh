@@ -8,10 +8,17 @@ packages=(
   libboost1.81-dev liblmdb-dev lmdb-utils capnproto libcapnp-dev
   nlohmann-json3-dev libgtest-dev libgmock-dev libssl-dev
   libspdlog-dev libcli11-dev libhowardhinnant-date-dev tzdata
-  # libphonenumber-dev depends on Boost 1.74 dev packages, which conflict with 1.81;
-  # TODO(deps): unpack its headers from the Debian package when the data hub needs it.
+  # libphonenumber: the runtime libraries and what its headers include (protobuf, abseil, ICU);
+  # the headers themselves are unpacked below.
+  libphonenumber8 libgeocoding8 libprotobuf-dev libabsl-dev libicu-dev
   sqlite3
 )
+
+# libphonenumber-dev depends on libboost-thread-dev, i.e. the Boost 1.74 dev packages, which
+# conflict with libboost1.81-dev. All we need from it are the headers (Debian builds the library
+# without Boost), so they are unpacked from the .deb into this prefix: the package is never
+# installed and apt's state stays clean. CMake looks here (NEXTIER_PHONENUMBER_INCLUDE_DIR).
+phonenumber_prefix=/opt/nextier/phonenumber
 
 missing=()
 for p in "${packages[@]}"; do
@@ -20,14 +27,39 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: everything is already installed"
-  exit 0
-fi
-
-echo "install-deps: installing ${missing[*]}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+updated=0
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: every package is already installed"
+else
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  updated=1
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ -f "$phonenumber_prefix/include/phonenumbers/phonenumberutil.h" ]; then
+  echo "install-deps: libphonenumber headers are already in $phonenumber_prefix/include"
+  exit 0
+fi
+
+echo "install-deps: unpacking the libphonenumber-dev headers into $phonenumber_prefix/include"
+tmp=$($SUDO mktemp -d)
+trap '$SUDO rm -rf "$tmp"' EXIT
+# apt-get download fetches as the _apt user when it exists; let it write there.
+$SUDO chmod 755 "$tmp"
+if id _apt >/dev/null 2>&1; then $SUDO chown _apt "$tmp"; fi
+if ! (cd "$tmp" && $SUDO apt-get download -qq libphonenumber-dev); then
+  if [ "$updated" -eq 1 ]; then exit 1; fi
+  $SUDO apt-get update -qq
+  (cd "$tmp" && $SUDO apt-get download -qq libphonenumber-dev)
+fi
+$SUDO dpkg-deb -x "$tmp"/libphonenumber-dev_*.deb "$tmp/root"
+# Copied beside, then renamed: an interrupted run leaves no half set for the check above.
+$SUDO mkdir -p "$phonenumber_prefix/include"
+$SUDO rm -rf "$phonenumber_prefix/include/phonenumbers.partial" "$phonenumber_prefix/include/phonenumbers"
+$SUDO cp -r "$tmp/root/usr/include/phonenumbers" "$phonenumber_prefix/include/phonenumbers.partial"
+$SUDO mv "$phonenumber_prefix/include/phonenumbers.partial" "$phonenumber_prefix/include/phonenumbers"
