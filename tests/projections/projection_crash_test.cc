@@ -1,0 +1,150 @@
+// A real process follows the log with a counting projection while it appends; we SIGKILL it at
+// random moments. After every kill the projection holds exactly the events up to its
+// checkpoint (none applied twice, none skipped), and catching up makes it equal to the log.
+//
+// The child is this test binary re-executed with --gtest_filter=ProjectionCrashChild.Run and
+// NEXTIER_PROJECTION_CHILD_DIR set, so no extra executable is needed.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "counting_projection.h"
+#include "nextier/eventstore/event_store.h"
+#include "nextier/projections/projection.h"
+#include "testing/testing.h"
+
+namespace nextier::projections {
+namespace {
+
+using namespace std::chrono_literals;
+using testutil::CountingProjection;
+
+constexpr char kChildDirEnv[] = "NEXTIER_PROJECTION_CHILD_DIR";
+constexpr char kChildRoundEnv[] = "NEXTIER_PROJECTION_CHILD_ROUND";
+
+eventstore::LmdbOptions LogOptions(const std::string& dir) {
+  eventstore::LmdbOptions o;
+  o.path = dir + "/log";
+  return o;
+}
+
+ReadModelOptions StoreOptions(const std::string& dir) {
+  ReadModelOptions o;
+  o.path = dir + "/projections";
+  return o;
+}
+
+// The child: appends without pause while its runner follows, until killed.
+TEST(ProjectionCrashChild, Run) {
+  const char* dir = std::getenv(kChildDirEnv);
+  if (dir == nullptr) GTEST_SKIP() << "only runs as the crash test's child";
+  const int round = std::atoi(std::getenv(kChildRoundEnv));
+  const pid_t parent = getppid();
+  std::thread watchdog([parent] {
+    for (int i = 0; i < 600 && getppid() == parent; ++i) std::this_thread::sleep_for(100ms);
+    _exit(3);  // orphaned or overdue: never outlive the test
+  });
+  watchdog.detach();
+
+  auto log = eventstore::OpenLmdbEventStore(LogOptions(dir)).value();
+  auto store = ReadModelStore::Open(StoreOptions(dir)).value();
+  auto counting = CountingProjection::Open(*store);
+  RunnerOptions ro;
+  ro.max_batch_events = 1 + round % 40;  // many small commits: many chances to die mid-way
+  ProjectionRunner runner(*log, *store, ro);
+  ASSERT_OK(runner.Add(*counting));
+  ASSERT_OK(runner.Start());
+  std::printf("READY\n");
+  std::fflush(stdout);
+  for (int i = 0;; ++i) {
+    std::vector<eventstore::NewEvent> events;
+    for (int k = 0; k <= i % 3; ++k) events.push_back(testutil::Opaque("e"));
+    auto r = log->Append("s-" + std::to_string(i % 11), eventstore::ExpectedVersion::Any(),
+                         std::move(events));
+    ASSERT_OK(r);
+    ASSERT_OK(runner.status());
+  }
+}
+
+std::string ReadUntil(int fd, const std::string& needle) {
+  std::string buf;
+  char chunk[4096];
+  while (buf.find(needle) == std::string::npos) {
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n <= 0) break;
+    buf.append(chunk, static_cast<size_t>(n));
+  }
+  return buf;
+}
+
+TEST(ProjectionCrashTest, KilledRunnerNeverAppliesAnEventTwiceOrSkipsOne) {
+  nextier::testing::TempDir dir;
+  std::mt19937 rng(20261128);
+  constexpr int kRounds = 12;
+  uint64_t max_checkpoint = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    // Set in this (single-threaded) parent, inherited by the child; only async-signal-safe
+    // calls run between fork and exec.
+    setenv(kChildDirEnv, dir.str().c_str(), 1);
+    setenv(kChildRoundEnv, std::to_string(round).c_str(), 1);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      dup2(fds[1], 1);
+      close(fds[0]);
+      close(fds[1]);
+      execl("/proc/self/exe", "projection_crash_child", "--gtest_filter=ProjectionCrashChild.Run",
+            nullptr);
+      _exit(127);
+    }
+    close(fds[1]);
+    unsetenv(kChildDirEnv);
+    unsetenv(kChildRoundEnv);
+    std::string out = ReadUntil(fds[0], "READY");
+    ASSERT_NE(out.find("READY"), std::string::npos) << "child did not start: " << out;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 300));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    close(fds[0]);
+    ASSERT_TRUE(WIFSIGNALED(status))
+        << "the child stopped on its own (status " << status << "): " << out;
+
+    auto log = eventstore::OpenLmdbEventStore(LogOptions(dir.str())).value();
+    auto store = ReadModelStore::Open(StoreOptions(dir.str())).value();
+    auto counting = CountingProjection::Open(*store);
+    ProjectionRunner runner(*log, *store);
+    ASSERT_OK(runner.Add(*counting));
+    const uint64_t cp = *runner.checkpoint("counting");
+    ASSERT_LE(cp, log->Head());
+    ASSERT_GE(cp, max_checkpoint) << "the checkpoint went backwards";
+    max_checkpoint = cp;
+    // Exactly events 1..cp are applied, each once.
+    auto got = counting->Read(*store);
+    auto want = testutil::ExpectedCounts(*log, cp);
+    ASSERT_EQ(got.seen, want.seen) << "round " << round;
+    ASSERT_EQ(got.streams, want.streams) << "round " << round;
+    // Every other round the next child starts behind and must catch up itself.
+    if (round % 2 == 1) {
+      ASSERT_OK(runner.CatchUp());
+      got = counting->Read(*store);
+      want = testutil::ExpectedCounts(*log, log->Head());
+      ASSERT_EQ(got.seen, want.seen);
+      ASSERT_EQ(got.streams, want.streams);
+    }
+    std::printf("round %d: head %llu, checkpoint at the kill %llu\n", round,
+                static_cast<unsigned long long>(log->Head()), static_cast<unsigned long long>(cp));
+  }
+  EXPECT_GT(max_checkpoint, 100u) << "the child barely ran; the test proves little";
+}
+
+}  // namespace
+}  // namespace nextier::projections
