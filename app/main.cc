@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <string>
 
+#include "import.h"
 #include "nextier/eventstore/event_store.h"
 #include "nextier/workflows/loader.h"
 #include "serve.h"
@@ -84,6 +85,17 @@ int main(int argc, char** argv) {
   serve->add_option("--log-level", serve_options.log_level, "trace, debug, info, warn, error, off")
       ->capture_default_str();
 
+  nextier::app::ImportCliOptions import_options;
+  import_options.workflows_dir = NEXTIER_DEFAULT_WORKFLOWS_DIR;
+  auto* import = app.add_subcommand("import", "import a CSV of leads, with a progress bar");
+  import->add_option("FILE", import_options.file, "the CSV file")->required();
+  import->add_option("--data", import_options.data_dir, "data folder")->capture_default_str();
+  import->add_option("--source", import_options.source, "usbizdata, apollo, property or generic")
+      ->check(CLI::IsMember({"usbizdata", "apollo", "property", "generic"}));
+  import->add_option("--workflow", import_options.workflow, "workflow id")->capture_default_str();
+  import->add_option("--workflows", import_options.workflows_dir, "workflow definitions folder")
+      ->capture_default_str();
+
   auto* verify = app.add_subcommand("verify", "check the hash chain and every index of the log");
   verify->add_option("--data", data_dir, "data folder")->capture_default_str();
 
@@ -104,6 +116,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (serve->parsed()) return nextier::app::RunServe(serve_options);
+  if (import->parsed()) return nextier::app::RunImport(import_options);
   if (verify->parsed()) return RunVerify(data_dir);
   if (check->parsed()) return RunWorkflowCheck(workflow_files);
   return 2;

@@ -10,14 +10,23 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "nextier/adapters/api_data_hub.h"
 #include "nextier/adapters/api_routes.h"
+#include "nextier/adapters/data_hub.h"
 #include "nextier/adapters/http_server.h"
 #include "nextier/adapters/logging.h"
 #include "nextier/adapters/metrics.h"
 #include "nextier/adapters/work_pool.h"
 #include "nextier/engine/clock.h"
+#include "nextier/engine/timers.h"
 #include "nextier/engine/workflow_registry.h"
 #include "nextier/eventstore/event_store.h"
+#include "nextier/projections/files.h"
+#include "nextier/projections/lead_index.h"
+#include "nextier/projections/leads.h"
+#include "nextier/projections/pending_timers.h"
+#include "nextier/projections/projection.h"
+#include "nextier/projections/read_model_store.h"
 
 namespace nextier::app {
 namespace {
@@ -144,7 +153,57 @@ int RunServe(const ServeOptions& o) {
     return 1;
   }
 
+  // Read models: <data>/projections, kept current by the runner's own thread.
+  projections::ReadModelOptions models_options;
+  models_options.path = (fs::path(o.data_dir) / "projections").string();
+  auto models = projections::ReadModelStore::Open(models_options);
+  if (!models.ok()) {
+    std::fprintf(stderr, "serve: read models: %s\n", models.status().ToString().c_str());
+    return 1;
+  }
+  auto lead_index = projections::LeadIndexProjection::Open(**models);
+  auto files = projections::FilesProjection::Open(**models);
+  auto leads = projections::LeadsProjection::Open(**models, store.keys());
+  if (!lead_index.ok() || !files.ok() || !leads.ok()) {
+    std::fprintf(stderr, "serve: read models: cannot open their tables\n");
+    return 1;
+  }
+  projections::ProjectionRunner runner(store, **models);
+  for (projections::Projection* p : {static_cast<projections::Projection*>(lead_index->get()),
+                                     static_cast<projections::Projection*>(files->get()),
+                                     static_cast<projections::Projection*>(leads->get())}) {
+    if (Status s = runner.Add(*p); !s.ok()) {
+      std::fprintf(stderr, "serve: projection %s: %s\n", std::string(p->name()).c_str(),
+                   s.ToString().c_str());
+      return 1;
+    }
+  }
+  // Durable timers: their read model, kept by the same runner.
+  auto pending_timers = projections::PendingTimers::Open(**models);
+  if (!pending_timers.ok()) {
+    std::fprintf(stderr, "serve: timers: %s\n", pending_timers.status().ToString().c_str());
+    return 1;
+  }
+  if (Status s = runner.Add(**pending_timers); !s.ok()) {
+    std::fprintf(stderr, "serve: timers: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  if (Status s = runner.Start(); !s.ok()) {
+    std::fprintf(stderr, "serve: projections: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  adapters::DataHub data_hub(store, *clock, registry, runner, **lead_index);
+  // Fires due timers: on its own thread with the real clock (overdue ones at once, oldest
+  // first); with --sim-clock only when POST /api/test/clock/advance moves the clock.
+  engine::TimerService timer_service(store, runner, **pending_timers, *clock);
+  if (Status s = timer_service.Start(); !s.ok()) {
+    std::fprintf(stderr, "serve: timers: %s\n", s.ToString().c_str());
+    return 1;
+  }
+
   adapters::Metrics metrics;
+  metrics.AddGauge("nextier_projection_lag_events", "events the read models trail the log by",
+                   [&runner] { return static_cast<double>(runner.lag()); });
   metrics.AddGauge("nextier_events_appended_total", "events appended since start",
                    [&store] { return static_cast<double>(store.Stats().events); });
   metrics.AddGauge("nextier_log_head", "global position of the last durable event",
@@ -169,22 +228,33 @@ int RunServe(const ServeOptions& o) {
     respond(std::move(r));
   });
   adapters::RegisterWorkflowRoutes(server, registry, pool);
+  adapters::RegisterDataHubRoutes(server, data_hub, **files, runner, store, pool);
+  adapters::RegisterLeadRoutes(server, **leads);
   if (sim != nullptr) {
-    // TODO(issue-3): fire due timers on the way once the timer service is wired in.
-    server.AddRoute("POST", "/api/test/clock/advance", {{Role::kAdmin}, false, 4096},
-                    [sim](HttpRequest& req, Responder respond) {
-                      nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
-                      if (!body.is_object() || !body.contains("seconds") ||
-                          !body["seconds"].is_number() || body["seconds"].get<double>() < 0) {
-                        return respond(HttpResponse::Error(
-                            400, "invalid_argument", "seconds must be a number >= 0", "seconds"));
-                      }
-                      const auto micros = static_cast<engine::Micros>(
-                          body["seconds"].get<double>() * engine::kMicrosPerSecond);
-                      sim->AdvanceTo(sim->Now() + micros);
-                      respond(HttpResponse::Json(
-                          200, nlohmann::json{{"now", engine::FormatRfc3339(sim->Now())}}.dump()));
-                    });
+    // Moves the simulated clock, firing every timer that falls due on the way, in order; answers
+    // once their effects are stored (on a worker: firing waits for durable appends).
+    server.AddRoute(
+        "POST", "/api/test/clock/advance", {{Role::kAdmin}, false, 4096},
+        [sim, &timer_service, &pool](HttpRequest& req, Responder respond) {
+          nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
+          if (!body.is_object() || !body.contains("seconds") || !body["seconds"].is_number() ||
+              body["seconds"].get<double>() < 0) {
+            return respond(HttpResponse::Error(400, "invalid_argument",
+                                               "seconds must be a number >= 0", "seconds"));
+          }
+          const auto micros =
+              static_cast<engine::Micros>(body["seconds"].get<double>() * engine::kMicrosPerSecond);
+          pool.Post([sim, &timer_service, micros, respond] {
+            const uint64_t before = timer_service.stats().fired;
+            if (Status s = timer_service.AdvanceTo(sim->Now() + micros); !s.ok()) {
+              return respond(HttpResponse::FromStatus(s));
+            }
+            respond(HttpResponse::Json(
+                200, nlohmann::json{{"now", engine::FormatRfc3339(sim->Now())},
+                                    {"timersFired", timer_service.stats().fired - before}}
+                         .dump()));
+          });
+        });
   }
 
   if (Status s = server.Start(); !s.ok()) {

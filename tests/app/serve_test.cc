@@ -191,6 +191,7 @@ TEST(ServeTest, SimulatedClockAdvancesOnlyForAdminAndNeverGoesBack) {
                       "{\"seconds\":3600}");
     ASSERT_EQ(StatusOf(r), 200) << r;
     EXPECT_EQ(nlohmann::json::parse(BodyOf(r))["now"], "2026-11-28T15:00:00Z");
+    EXPECT_EQ(nlohmann::json::parse(BodyOf(r))["timersFired"], 0);
     EXPECT_EQ(StatusOf(HttpCall(p.port(), "POST", "/api/test/clock/advance", "admin-key-0001",
                                 "{\"seconds\":-5}")),
               400);

@@ -1,0 +1,677 @@
+#include "nextier/adapters/data_hub.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <openssl/rand.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+
+#include "nextier/workflows/matching.h"
+
+namespace nextier::adapters {
+
+namespace {
+
+namespace es = eventstore;
+using projections::LeadKeyKind;
+
+constexpr size_t kMaxErrors = 100;
+
+std::string NewFileId() {
+  unsigned char raw[6];
+  if (RAND_bytes(raw, sizeof raw) != 1) {
+    // Never expected; the time still makes a distinct id.
+    const auto t =
+        static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    std::memcpy(raw, &t, sizeof raw);
+  }
+  return es::HexEncode(raw, sizeof raw);
+}
+
+void AppendNormalised(std::string& out, std::string_view text) {
+  for (char c : text) {
+    if (c >= 'A' && c <= 'Z') {
+      out.push_back(static_cast<char>(c - 'A' + 'a'));
+    } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               (static_cast<unsigned char>(c) >= 0x80)) {
+      out.push_back(c);
+    }
+  }
+}
+
+uint64_t Prefix64(std::string_view hash) {
+  uint64_t v = 0;
+  std::memcpy(&v, hash.data(), std::min<size_t>(8, hash.size()));
+  return v == 0 ? 1 : v;
+}
+
+// Open addressing, linear probing: 64-bit hash prefix -> row. Keys are never removed.
+class PrefixTable {
+ public:
+  PrefixTable() : slots_(1024) {}
+  // The row stored for `key`, or 0.
+  uint64_t Find(uint64_t key) const {
+    for (size_t i = key & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+      if (slots_[i].key == key) return slots_[i].row;
+      if (slots_[i].key == 0) return 0;
+    }
+  }
+  void Insert(uint64_t key, uint64_t row) {
+    if ((used_ + 1) * 10 > slots_.size() * 7) Grow();
+    Place(key, row);
+  }
+
+ private:
+  struct Slot {
+    uint64_t key = 0;
+    uint64_t row = 0;
+  };
+  void Place(uint64_t key, uint64_t row) {
+    for (size_t i = key & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+      if (slots_[i].key == key) return;  // first writer wins
+      if (slots_[i].key == 0) {
+        slots_[i] = {key, row};
+        ++used_;
+        return;
+      }
+    }
+  }
+  void Grow() {
+    std::vector<Slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    used_ = 0;
+    for (const auto& s : old) {
+      if (s.key != 0) Place(s.key, s.row);
+    }
+  }
+  std::vector<Slot> slots_;
+  size_t used_ = 0;
+};
+
+void SetCounts(es::schema::FileCounts::Builder b, const ImportCounts& c) {
+  b.setRows(c.rows);
+  b.setImported(c.imported);
+  b.setDuplicates(c.duplicates);
+  b.setRejected(c.rejected);
+  b.setEntities(c.entities);
+}
+
+}  // namespace
+
+std::string NameCompanyZipKey(const CleanedLead& lead) {
+  std::string name;
+  if (!lead.first_name.empty() || !lead.last_name.empty()) {
+    AppendNormalised(name, lead.first_name);
+    AppendNormalised(name, lead.last_name);
+  } else {
+    AppendNormalised(name, lead.full_name);
+  }
+  std::string company;
+  AppendNormalised(company, lead.company);
+  if (name.empty() || company.empty() || lead.zip.empty()) return {};
+  return name + "|" + company + "|" + lead.zip;
+}
+
+// --- the gate that serialises imports ---
+
+struct DataHub::Gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool busy = false;
+};
+
+// --- the job ---
+
+class ImportJob::Impl final : public CsvVisitor {
+ public:
+  Impl(DataHub& hub, ImportOptions options, std::string file_id,
+       std::shared_ptr<const workflows::Workflow> workflow)
+      : hub_(hub),
+        options_(std::move(options)),
+        file_id_(std::move(file_id)),
+        file_stream_("file-" + file_id_),
+        workflow_(std::move(workflow)),
+        reader_(options_.csv, this) {
+    if (options_.correlation_id.empty()) options_.correlation_id = "import:" + file_id_;
+    if (options_.batch_rows == 0) options_.batch_rows = 1000;
+    result_.file_id = file_id_;
+    result_.name = options_.name;
+    result_.created_at = hub_.clock_.Now();
+  }
+
+  Status Feed(std::string_view chunk) {
+    if (finished_) return Status::InvalidArgument("the import is finished");
+    if (!failure_.ok()) return failure_;
+    bytes_ += chunk.size();
+    Status s = reader_.Feed(chunk);
+    if (!s.ok()) NoteFailure(s);
+    return failure_;
+  }
+
+  ImportResult Finish() {
+    if (finished_) return result_;
+    if (failure_.ok()) {
+      Status s = reader_.Finish();
+      if (!s.ok()) NoteFailure(s);
+    }
+    if (failure_.ok()) {
+      Status s = FlushBatch(/*last=*/true);
+      if (!s.ok()) NoteFailure(s);
+    }
+    if (!failure_.ok()) WriteFailure();
+    finished_ = true;
+    hub_.Release();
+    return result_;
+  }
+
+  ImportResult Abort(std::string reason) {
+    if (finished_) return result_;
+    if (failure_.ok()) NoteFailure(Status::Unavailable(std::move(reason)));
+    return Finish();
+  }
+
+  const std::string& file_id() const { return file_id_; }
+  uint64_t bytes() const { return bytes_; }
+  ImportCounts counts() const { return counts_; }
+  bool finished() const { return finished_; }
+
+  // --- CsvVisitor ---
+
+  Status OnRecord(const CsvRecord& record) override {
+    if (record.row == 1) return OnHeader(record);
+    ++counts_.rows;
+    RawLead raw = MapRow(mapping_, record.fields);
+    const bool name_columns = !raw.first_name.empty() || !raw.last_name.empty();
+    CleanedLead lead = CleanLead(std::move(raw));
+    const bool has_name = !lead.first_name.empty() || !lead.last_name.empty() ||
+                          !lead.full_name.empty() || !lead.company.empty();
+    const bool has_contact = !lead.phones.empty() || !lead.email.empty();
+    if (!has_name && !has_contact) {
+      std::string reason = "no usable name, phone or email";
+      for (const auto& p : lead.problems) reason += "; " + p.field + ": " + p.reason;
+      Reject(record.row, std::move(reason));
+    } else {
+      NEXTIER_RETURN_IF_ERROR(Accept(record.row, lead, name_columns));
+    }
+    if (rows_in_batch_ >= options_.batch_rows) return FlushBatch(/*last=*/false);
+    return Status::Ok();
+  }
+
+  Status OnRowError(const CsvRowError& error) override {
+    if (error.row <= 1) return Status::Ok();  // the header's own problems fail the file
+    ++counts_.rows;
+    Reject(error.row, error.reason);
+    if (rows_in_batch_ >= options_.batch_rows) return FlushBatch(/*last=*/false);
+    return Status::Ok();
+  }
+
+ private:
+  Status OnHeader(const CsvRecord& record) {
+    MappingOptions mo;
+    mo.source = options_.source;
+    mo.overrides = options_.overrides;
+    auto mapping = MapHeaders(record.fields, mo);
+    if (!mapping.ok()) {
+      return Status::InvalidArgument("the header cannot be mapped: " + mapping.status().message(),
+                                     "mapping");
+    }
+    mapping_ = std::move(*mapping);
+    result_.source = LeadSourceName(mapping_.source);
+    for (const auto& c : mapping_.columns) {
+      result_.mapping.emplace_back(c.header, std::string(LeadFieldName(c.field)));
+    }
+    return Status::Ok();
+  }
+
+  void Reject(uint64_t row, std::string reason) {
+    ++counts_.rejected;
+    ++rows_in_batch_;
+    if (result_.errors.size() < kMaxErrors) result_.errors.emplace_back(row, std::move(reason));
+  }
+
+  static std::string LeadIdFor(const std::string& file_id, uint64_t row) {
+    return file_id + "-" + std::to_string(row);
+  }
+
+  // The lead matched by `hash` of `kind`: in this file first, then among stored leads.
+  Result<std::optional<std::string>> Match(LeadKeyKind kind, std::string_view hash) {
+    const uint64_t key = Prefix64(hash) ^ static_cast<uint64_t>(kind);
+    if (uint64_t row = seen_.Find(key == 0 ? 1 : key); row != 0) {
+      return std::optional<std::string>(LeadIdFor(file_id_, row));
+    }
+    if (!read_txn_) {
+      auto txn = hub_.index_.store().BeginRead();
+      if (!txn.ok()) return txn.status();
+      read_txn_.emplace(std::move(*txn));
+    }
+    return hub_.index_.Find(*read_txn_, kind, hash);
+  }
+
+  void Remember(LeadKeyKind kind, std::string_view hash, uint64_t row) {
+    const uint64_t key = Prefix64(hash) ^ static_cast<uint64_t>(kind);
+    seen_.Insert(key == 0 ? 1 : key, row);
+  }
+
+  es::schema::Event::Builder Stamp(es::NewEvent& e) {
+    auto b = e.builder();
+    b.setRecordedAt(hub_.clock_.Now());
+    b.setCorrelationId(options_.correlation_id);
+    b.setCausationId(file_stream_);
+    b.setWorkflowId(workflow_->id);
+    b.setWorkflowVersion(workflow_->version);
+    b.setActor(options_.actor);
+    return b;
+  }
+
+  Status Accept(uint64_t row, const CleanedLead& lead, bool name_columns) {
+    auto& keys = hub_.store_.keys();
+    std::vector<std::string> phone_hashes;
+    phone_hashes.reserve(lead.phones.size());
+    for (const auto& p : lead.phones) {
+      phone_hashes.push_back(keys.BlindIndex(LeadKeyPurpose(LeadKeyKind::kPhone), p));
+    }
+    std::string email_hash;
+    if (!lead.email.empty()) {
+      email_hash = keys.BlindIndex(LeadKeyPurpose(LeadKeyKind::kEmail), lead.email);
+    }
+    std::string name_hash;
+    if (const std::string nk = NameCompanyZipKey(lead); !nk.empty()) {
+      name_hash = keys.BlindIndex(LeadKeyPurpose(LeadKeyKind::kNameCompanyZip), nk);
+    }
+
+    // Dedupe: phones, then the email, then name + company + ZIP.
+    std::optional<std::string> matched;
+    LeadKeyKind matched_by = LeadKeyKind::kPhone;
+    auto check = [&](LeadKeyKind kind, const std::string& hash) -> Status {
+      if (matched || hash.empty()) return Status::Ok();
+      auto m = Match(kind, hash);
+      if (!m.ok()) return m.status();
+      if (*m) {
+        matched = std::move(*m);
+        matched_by = kind;
+      }
+      return Status::Ok();
+    };
+    for (const auto& h : phone_hashes) NEXTIER_RETURN_IF_ERROR(check(LeadKeyKind::kPhone, h));
+    NEXTIER_RETURN_IF_ERROR(check(LeadKeyKind::kEmail, email_hash));
+    NEXTIER_RETURN_IF_ERROR(check(LeadKeyKind::kNameCompanyZip, name_hash));
+    ++rows_in_batch_;
+    if (matched) {
+      ++counts_.duplicates;
+      es::NewEvent e;
+      auto d = Stamp(e).getPayload().initDuplicateFound();
+      d.setFileId(file_id_);
+      d.setRow(row);
+      d.setMatchedLeadId(*matched);
+      d.setMatchedBy(std::string(projections::LeadKeyKindName(matched_by)));
+      file_events_.push_back(std::move(e));
+      return Status::Ok();
+    }
+
+    // Entity detection looks at the person we would text, never the company.
+    const bool entity = name_columns
+                            ? workflows::IsEntityName(*workflow_, lead.first_name, lead.last_name)
+                            : workflows::IsEntityName(*workflow_, lead.full_name, {});
+    const int score = workflows::ScoreTitle(*workflow_, lead.title);
+    const std::string lead_id = LeadIdFor(file_id_, row);
+    const std::string stream = "lead-" + lead_id;
+
+    capnp::MallocMessageBuilder personal_message(256);
+    auto p = personal_message.initRoot<es::schema::Personal>();
+    p.setFirstName(lead.first_name);
+    p.setLastName(lead.last_name);
+    p.setFullName(lead.full_name);
+    auto phones = p.initPhones(static_cast<unsigned>(lead.phones.size()));
+    for (size_t i = 0; i < lead.phones.size(); ++i)
+      phones.set(static_cast<unsigned>(i), lead.phones[i]);
+    p.setEmail(lead.email);
+    p.setStreet(lead.street);
+    p.setCity(lead.city);
+    p.setState(lead.state);
+    p.setZip(lead.zip);
+    p.setMailingAddress(lead.mailing_address);
+    p.setPropertyAddress(lead.property_address);
+    // Attributes: the unmapped columns plus the mapped business fields not in LeadImported.
+    std::vector<std::pair<std::string_view, std::string_view>> attrs;
+    const std::pair<std::string_view, const std::string*> extra[] = {
+        {"coOwner", &lead.co_owner},
+        {"nameSuffix", &lead.name_suffix},
+        {"county", &lead.county},
+        {"website", &lead.website},
+        {"industry", &lead.industry},
+        {"employees", &lead.employees},
+        {"annualSales", &lead.annual_sales},
+        {"sicCode", &lead.sic_code},
+        {"linkedin", &lead.linkedin},
+        {"apn", &lead.apn}};
+    for (const auto& [k, v] : extra) {
+      if (!v->empty()) attrs.emplace_back(k, *v);
+    }
+    for (const auto& [k, v] : lead.attributes) attrs.emplace_back(k, v);
+    auto list = p.initAttributes(static_cast<unsigned>(attrs.size()));
+    for (size_t i = 0; i < attrs.size(); ++i) {
+      list[static_cast<unsigned>(i)].setName(
+          capnp::Text::Reader(attrs[i].first.data(), attrs[i].first.size()));
+      list[static_cast<unsigned>(i)].setValue(
+          capnp::Text::Reader(attrs[i].second.data(), attrs[i].second.size()));
+    }
+    const kj::Array<capnp::word> words = capnp::messageToFlatArray(personal_message);
+    const auto bytes = words.asBytes();
+    auto sealed = keys.Seal(
+        stream, std::string_view(reinterpret_cast<const char*>(bytes.begin()), bytes.size()));
+    if (!sealed.ok()) return sealed.status();
+
+    es::NewEvent e;
+    auto b = Stamp(e);
+    b.setKeySubject(stream);
+    auto li = b.getPayload().initLeadImported();
+    li.setLeadId(lead_id);
+    li.setFileId(file_id_);
+    li.setRow(row);
+    li.setSource(std::string(LeadSourceName(lead.source)));
+    li.setPersonal(
+        capnp::Data::Reader(reinterpret_cast<const kj::byte*>(sealed->data()), sealed->size()));
+    li.setCompany(lead.company);
+    li.setTitle(lead.title);
+    li.setRoleScore(score);
+    li.setIsEntity(entity);
+    auto ph = li.initPhoneHashes(static_cast<unsigned>(phone_hashes.size()));
+    for (size_t i = 0; i < phone_hashes.size(); ++i) {
+      ph.set(static_cast<unsigned>(i),
+             capnp::Data::Reader(reinterpret_cast<const kj::byte*>(phone_hashes[i].data()),
+                                 phone_hashes[i].size()));
+    }
+    if (!email_hash.empty()) {
+      li.setEmailHash(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(email_hash.data()),
+                                          email_hash.size()));
+    }
+    if (!name_hash.empty()) {
+      li.setNameKeyHash(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(name_hash.data()),
+                                            name_hash.size()));
+    }
+    es::StreamAppend append;
+    append.stream = stream;
+    append.expected = es::ExpectedVersion::NoStream();
+    append.events.push_back(std::move(e));
+    lead_appends_.push_back(std::move(append));
+
+    for (const auto& h : phone_hashes) Remember(LeadKeyKind::kPhone, h, row);
+    if (!email_hash.empty()) Remember(LeadKeyKind::kEmail, email_hash, row);
+    if (!name_hash.empty()) Remember(LeadKeyKind::kNameCompanyZip, name_hash, row);
+    ++counts_.imported;
+    if (entity) ++counts_.entities;
+    return Status::Ok();
+  }
+
+  void AddUploaded(std::vector<es::NewEvent>& events) {
+    es::NewEvent e;
+    auto u = Stamp(e).getPayload().initFileUploaded();
+    u.setFileId(file_id_);
+    u.setName(options_.name);
+    u.setSource(result_.source);
+    u.setSizeBytes(options_.size_bytes != 0 ? options_.size_bytes : bytes_);
+    auto m = u.initMapping(static_cast<unsigned>(result_.mapping.size()));
+    for (size_t i = 0; i < result_.mapping.size(); ++i) {
+      m[static_cast<unsigned>(i)].setHeader(result_.mapping[i].first);
+      m[static_cast<unsigned>(i)].setField(result_.mapping[i].second);
+    }
+    events.push_back(std::move(e));
+  }
+
+  void AddMapping(capnp::List<es::schema::ColumnMapping>::Builder m) {
+    for (size_t i = 0; i < result_.mapping.size(); ++i) {
+      m[static_cast<unsigned>(i)].setHeader(result_.mapping[i].first);
+      m[static_cast<unsigned>(i)].setField(result_.mapping[i].second);
+    }
+  }
+
+  Status Append(std::vector<es::StreamAppend> unit) {
+    auto r = hub_.store_.AppendUnit(std::move(unit),
+                                    "import:" + file_id_ + ":" + std::to_string(++batches_));
+    if (!r.ok()) return r.status();
+    for (const auto& s : r->streams) {
+      if (s.stream == file_stream_) file_version_ = s.last_version;
+    }
+    return Status::Ok();
+  }
+
+  // Pipelining: up to kMaxInFlight batches are being committed (fsync'd) by the store's writer
+  // while the next one is parsed. Only this job writes its file stream, so its version is
+  // known in advance; a failed batch fails every later one (their expected versions no longer
+  // hold) and the job with it.
+  static constexpr int kMaxInFlight = 2;
+  struct InFlight {
+    std::mutex mu;
+    std::condition_variable cv;
+    int pending = 0;
+    Status error;
+    ImportCounts acked;  // the counts as of the last batch committed
+  };
+
+  Status AppendPipelined(std::vector<es::StreamAppend> unit, size_t file_events) {
+    {
+      std::unique_lock lock(flight_->mu);
+      flight_->cv.wait(lock, [&] { return flight_->pending < kMaxInFlight; });
+      if (!flight_->error.ok()) return flight_->error;
+      ++flight_->pending;
+    }
+    file_version_ += file_events;
+    hub_.store_.AppendAsync(std::move(unit),
+                            "import:" + file_id_ + ":" + std::to_string(++batches_),
+                            [flight = flight_, counts = counts_](Result<es::AppendResult> r) {
+                              std::lock_guard lock(flight->mu);
+                              --flight->pending;
+                              if (!r.ok()) {
+                                if (flight->error.ok()) flight->error = r.status();
+                              } else if (flight->error.ok()) {
+                                flight->acked = counts;
+                              }
+                              flight->cv.notify_all();
+                            });
+    return Status::Ok();
+  }
+
+  // Waits for every batch in flight; their first error.
+  Status Drain() {
+    std::unique_lock lock(flight_->mu);
+    flight_->cv.wait(lock, [&] { return flight_->pending == 0; });
+    return flight_->error;
+  }
+
+  es::ExpectedVersion FileExpected() const { return es::ExpectedVersion::Exactly(file_version_); }
+
+  // Stores the rows since the last batch, with FileProgressed (or, when `last`, FileFinished).
+  Status FlushBatch(bool last) {
+    read_txn_.reset();  // the next batch sees what the runner applied meanwhile
+    if (!last && rows_in_batch_ == 0) return Status::Ok();
+    es::StreamAppend file;
+    file.stream = file_stream_;
+    file.expected = FileExpected();
+    if (!uploaded_) AddUploaded(file.events);
+    for (auto& e : file_events_) file.events.push_back(std::move(e));
+    file_events_.clear();
+    es::NewEvent closing;
+    auto b = Stamp(closing).getPayload();
+    if (last) {
+      auto f = b.initFileFinished();
+      SetCounts(f.initCounts(), counts_);
+      auto errs = f.initErrors(static_cast<unsigned>(result_.errors.size()));
+      for (size_t i = 0; i < result_.errors.size(); ++i) {
+        errs[static_cast<unsigned>(i)].setRow(result_.errors[i].first);
+        errs[static_cast<unsigned>(i)].setReason(result_.errors[i].second);
+      }
+      AddMapping(f.initMapping(static_cast<unsigned>(result_.mapping.size())));
+    } else {
+      SetCounts(b.initFileProgressed().initCounts(), counts_);
+    }
+    file.events.push_back(std::move(closing));
+    const size_t file_events = file.events.size();
+    std::vector<es::StreamAppend> unit = std::move(lead_appends_);
+    lead_appends_.clear();
+    unit.push_back(std::move(file));
+    if (last) {
+      // The file is done only when every batch before FileFinished is durable.
+      NEXTIER_RETURN_IF_ERROR(Drain());
+      NEXTIER_RETURN_IF_ERROR(Append(std::move(unit)));
+      stored_ = counts_;
+    } else {
+      NEXTIER_RETURN_IF_ERROR(AppendPipelined(std::move(unit), file_events));
+    }
+    uploaded_ = true;
+    rows_in_batch_ = 0;
+    if (last) {
+      result_.status = "done";
+      result_.counts = counts_;
+      result_.bytes = bytes_;
+      result_.finished_at = hub_.clock_.Now();
+    }
+    return Status::Ok();
+  }
+
+  void NoteFailure(const Status& s) {
+    if (!failure_.ok()) return;
+    failure_ = s;
+  }
+
+  void WriteFailure() {
+    (void)Drain();
+    {
+      std::lock_guard lock(flight_->mu);
+      stored_ = flight_->acked;
+    }
+    // What really reached the file stream (a failed batch left it shorter than planned).
+    if (auto v = hub_.store_.StreamVersion(file_stream_); v.ok()) {
+      file_version_ = *v;
+      uploaded_ = *v > 0;
+    }
+    read_txn_.reset();
+    lead_appends_.clear();
+    file_events_.clear();
+    result_.status = "failed";
+    result_.failure = failure_.message();
+    result_.failure_code = failure_.code();
+    result_.invalid_file = failure_.code() == StatusCode::kInvalidArgument;
+    result_.counts = stored_;
+    result_.bytes = bytes_;
+    result_.finished_at = hub_.clock_.Now();
+    es::StreamAppend file;
+    file.stream = file_stream_;
+    file.expected = FileExpected();
+    if (!uploaded_) AddUploaded(file.events);
+    es::NewEvent e;
+    auto f = Stamp(e).getPayload().initFileFailed();
+    f.setReason(failure_.message());
+    SetCounts(f.initCounts(), stored_);
+    file.events.push_back(std::move(e));
+    std::vector<es::StreamAppend> unit;
+    unit.push_back(std::move(file));
+    Status s = Append(std::move(unit));
+    if (!s.ok()) result_.failure += " (and recording the failure failed: " + s.message() + ")";
+  }
+
+  DataHub& hub_;
+  ImportOptions options_;
+  std::string file_id_;
+  std::string file_stream_;
+  std::shared_ptr<const workflows::Workflow> workflow_;
+  CsvReader reader_;
+  LeadMapping mapping_;
+
+  Status failure_;
+  bool finished_ = false;
+  bool uploaded_ = false;
+  uint64_t bytes_ = 0;
+  uint64_t batches_ = 0;
+  uint64_t file_version_ = 0;
+  size_t rows_in_batch_ = 0;
+  ImportCounts counts_;
+  ImportCounts stored_;  // as of the last stored batch
+  ImportResult result_;
+
+  std::shared_ptr<InFlight> flight_ = std::make_shared<InFlight>();
+  PrefixTable seen_;
+  std::optional<projections::Txn> read_txn_;
+  std::vector<es::StreamAppend> lead_appends_;
+  std::vector<es::NewEvent> file_events_;
+};
+
+ImportJob::ImportJob(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ImportJob::~ImportJob() {
+  if (impl_ && !impl_->finished()) impl_->Abort("the import was abandoned");
+}
+Status ImportJob::Feed(std::string_view chunk) { return impl_->Feed(chunk); }
+ImportResult ImportJob::Finish() { return impl_->Finish(); }
+ImportResult ImportJob::Abort(std::string reason) { return impl_->Abort(std::move(reason)); }
+const std::string& ImportJob::file_id() const { return impl_->file_id(); }
+uint64_t ImportJob::bytes_fed() const { return impl_->bytes(); }
+ImportCounts ImportJob::counts() const { return impl_->counts(); }
+
+// --- the hub ---
+
+DataHub::DataHub(eventstore::EventStore& store, const engine::Clock& clock,
+                 engine::WorkflowRegistry& registry, projections::ProjectionRunner& runner,
+                 projections::LeadIndexProjection& index)
+    : store_(store),
+      clock_(clock),
+      registry_(registry),
+      runner_(runner),
+      index_(index),
+      gate_(std::make_unique<Gate>()) {}
+
+DataHub::~DataHub() = default;
+
+void DataHub::Release() {
+  {
+    std::lock_guard lock(gate_->mu);
+    gate_->busy = false;
+  }
+  gate_->cv.notify_one();
+}
+
+Result<std::unique_ptr<ImportJob>> DataHub::StartImport(ImportOptions options, bool wait) {
+  if (options.workflow_id.empty()) options.workflow_id = std::string(kDefaultImportWorkflow);
+  auto wf = registry_.Get(options.workflow_id);
+  if (!wf.ok()) {
+    return Status::InvalidArgument("unknown workflow '" + options.workflow_id + "'", "workflow");
+  }
+  {
+    std::unique_lock lock(gate_->mu);
+    if (!wait && gate_->busy) {
+      return Status::Conflict("another import is running; retry when it has finished");
+    }
+    gate_->cv.wait(lock, [this] { return !gate_->busy; });
+    gate_->busy = true;
+  }
+  // Dedupe against stored leads reads the index: bring it up to the log's head first.
+  if (Status s = runner_.CatchUp(); !s.ok()) {
+    Release();
+    return s;
+  }
+  auto impl =
+      std::make_unique<ImportJob::Impl>(*this, std::move(options), NewFileId(), wf->workflow);
+  return std::unique_ptr<ImportJob>(new ImportJob(std::move(impl)));
+}
+
+Result<ImportResult> DataHub::ImportFile(
+    const std::string& path, ImportOptions options,
+    const std::function<void(uint64_t, const ImportCounts&)>& progress) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("cannot open " + path);
+  auto job = StartImport(std::move(options));
+  if (!job.ok()) return job.status();
+  std::vector<char> buf(CsvReader::kChunkBytes);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const auto got = static_cast<size_t>(in.gcount());
+    if (got == 0) break;
+    if (!(*job)->Feed(std::string_view(buf.data(), got)).ok()) break;
+    if (progress) progress((*job)->bytes_fed(), (*job)->counts());
+  }
+  if (in.bad()) return (*job)->Abort("reading " + path + " failed");
+  return (*job)->Finish();
+}
+
+}  // namespace nextier::adapters

@@ -1,0 +1,61 @@
+// LeadIndexProjection: the dedupe lookups of the data hub. Maps a keyed hash (KeyRing::BlindIndex
+// of an E.164 phone, an email, or a normalised name + company + ZIP) to the lead that first
+// carried it. First writer wins: a later lead with the same hash never replaces the entry, so a
+// duplicate always points at the original.
+//
+// Folding: LeadImported adds its phoneHashes, emailHash and nameKeyHash; LeadEnriched adds its
+// phoneHash (the number skip trace found). The lead id is taken from LeadImported.leadId, or
+// from the stream id ("lead-<id>") for LeadEnriched.
+//
+// Table (part of the format; bump version() when changing it):
+//   lead_index.keys  key = kind (1 byte: 'p' phone, 'e' email, 'n' name+company+zip) || hash
+//                    value = lead id
+//
+// Thread-safety: queries may run from any thread, concurrently with the runner applying.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nextier/common/status.h"
+#include "nextier/projections/projection.h"
+#include "nextier/projections/read_model_store.h"
+
+namespace nextier::projections {
+
+enum class LeadKeyKind : char { kPhone = 'p', kEmail = 'e', kNameCompanyZip = 'n' };
+
+// "phone", "email", "name_company_zip" (DuplicateFound.matchedBy).
+std::string_view LeadKeyKindName(LeadKeyKind kind);
+// The BlindIndex purpose used for each kind: "lead.phone", "lead.email", "lead.name_key".
+std::string_view LeadKeyPurpose(LeadKeyKind kind);
+
+class LeadIndexProjection final : public Projection {
+ public:
+  // Opens (creating) the table in `store`, which must outlive the projection.
+  static Result<std::unique_ptr<LeadIndexProjection>> Open(ReadModelStore& store);
+
+  std::string_view name() const override { return "lead_index"; }
+  uint32_t version() const override { return 1; }
+  std::vector<Table> tables() const override { return {keys_}; }
+  Status Apply(Txn& txn, const eventstore::EventView& event) override;
+
+  // The lead that first carried `hash` of `kind`, or nullopt; inside the caller's transaction.
+  Result<std::optional<std::string>> Find(const Txn& txn, LeadKeyKind kind,
+                                          std::string_view hash) const;
+  // The same in a fresh read transaction.
+  Result<std::optional<std::string>> Find(LeadKeyKind kind, std::string_view hash) const;
+  ReadModelStore& store() const { return store_; }
+
+ private:
+  explicit LeadIndexProjection(ReadModelStore& store) : store_(store) {}
+  Status PutFirst(Txn& txn, LeadKeyKind kind, std::string_view hash, std::string_view lead_id);
+
+  ReadModelStore& store_;
+  Table keys_;
+};
+
+}  // namespace nextier::projections
