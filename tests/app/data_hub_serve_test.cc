@@ -1,9 +1,6 @@
 // The data hub and leads endpoints against a real `nextier serve`: text/csv and multipart
 // uploads, the FILE and LEAD read models over HTTP, roles, bad files; and `nextier import`.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <array>
 #include <chrono>
@@ -14,6 +11,7 @@
 #include <thread>
 
 #include "testing/http_client.h"
+#include "testing/serve_process.h"
 #include "testing/testing.h"
 
 namespace nextier {
@@ -24,82 +22,11 @@ using nextier::testing::HttpCall;
 using nextier::testing::RawRequest;
 using nextier::testing::StatusOf;
 
-constexpr char kKeys[] =
-    "ops:ops-key-0001,agent:agent-key-0001,auditor:audit-key-0001,admin:admin-key-0001";
-
-class ServeProcess {
+// The real binary, started by the shared helper.
+class ServeProcess : public nextier::testing::ServeProcess {
  public:
-  // Starts `nextier serve --port 0 ARGS` and waits for its "serving on" line.
-  explicit ServeProcess(const std::string& args) {
-    int out[2];
-    if (pipe(out) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], 1);
-      dup2(out[1], 2);
-      close(out[0]);
-      close(out[1]);
-      setenv("NEXTIER_API_KEYS", kKeys, 1);
-      std::string cmd = std::string("exec ") + NEXTIER_BINARY + " serve --port 0 " + args;
-      execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
-      _exit(127);
-    }
-    close(out[1]);
-    fd_ = out[0];
-    char buf[4096];
-    while (output_.find('\n') == std::string::npos) {
-      ssize_t n = read(fd_, buf, sizeof buf);
-      if (n <= 0) break;
-      output_.append(buf, static_cast<size_t>(n));
-    }
-    const auto at = output_.find("http://127.0.0.1:");
-    if (at != std::string::npos)
-      port_ = static_cast<uint16_t>(std::atoi(output_.c_str() + at + 17));
-  }
-  ~ServeProcess() {
-    if (pid_ > 0 && !reaped_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (fd_ >= 0) close(fd_);
-  }
-  uint16_t port() const { return port_; }
-  const std::string& output() const { return output_; }
-  // Sends SIGTERM and returns the exit status (-1 if it did not exit within 10 s).
-  int Terminate() {
-    kill(pid_, SIGTERM);
-    for (int i = 0; i < 1000; ++i) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        reaped_ = true;
-        DrainOutput();
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return -1;
-  }
-  int WaitExit() {
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    reaped_ = true;
-    DrainOutput();
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
- private:
-  // After exit: the rest of what the process printed (shown when an assertion fails).
-  void DrainOutput() {
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fd_, buf, sizeof buf)) > 0) output_.append(buf, static_cast<size_t>(n));
-  }
-
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  bool reaped_ = false;
-  std::string output_;
+  explicit ServeProcess(const std::string& args)
+      : nextier::testing::ServeProcess(NEXTIER_BINARY, args) {}
 };
 
 constexpr char kCsv[] =
