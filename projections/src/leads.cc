@@ -41,25 +41,7 @@ bool OpenPersonal(eventstore::KeyRing& keys, std::string_view subject, std::stri
 
 }  // namespace
 
-struct LeadsProjection::Row {
-  std::string id;
-  std::string human_id;
-  std::string state;
-  std::string file_id;
-  uint64_t row = 0;
-  std::string source;
-  std::string company;
-  std::string title;
-  int32_t role_score = 0;
-  bool is_entity = false;
-  std::string campaign_id;
-  uint32_t block = 0;
-  uint32_t batch = 0;
-  std::string initial_message_id;
-  int64_t gold_labeled_at = 0;
-  int64_t created_at = 0;
-  int64_t updated_at = 0;
-  bool forgotten = false;
+struct LeadsProjection::Row : LeadFacts {
   uint64_t order_seq = 0;
   std::string key_subject;
   std::string personal;           // sealed, from LeadImported
@@ -235,24 +217,7 @@ Status LeadsProjection::Apply(Txn& txn, const eventstore::EventView& event) {
 
 LeadView LeadsProjection::View(const Row& row) const {
   LeadView v;
-  v.id = row.id;
-  v.human_id = row.human_id;
-  v.state = row.state;
-  v.file_id = row.file_id;
-  v.row = row.row;
-  v.source = row.source;
-  v.company = row.company;
-  v.title = row.title;
-  v.role_score = row.role_score;
-  v.is_entity = row.is_entity;
-  v.campaign_id = row.campaign_id;
-  v.block = row.block;
-  v.batch = row.batch;
-  v.initial_message_id = row.initial_message_id;
-  v.gold_labeled_at = row.gold_labeled_at;
-  v.created_at = row.created_at;
-  v.updated_at = row.updated_at;
-  v.forgotten = row.forgotten;
+  static_cast<LeadFacts&>(v) = row;
   if (row.forgotten) return v;
   OpenPersonal(keys_, row.key_subject, row.enriched_personal,
                [&](eventstore::schema::Personal::Reader p) {

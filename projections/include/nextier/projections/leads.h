@@ -33,7 +33,8 @@
 
 namespace nextier::projections {
 
-struct LeadView {
+// What the read model stores about a lead in clear (no personal data).
+struct LeadFacts {
   std::string id;
   std::string human_id;  // "NXT-000123" once skip traced
   std::string state;
@@ -52,6 +53,9 @@ struct LeadView {
   int64_t created_at = 0;
   int64_t updated_at = 0;
   bool forgotten = false;
+};
+
+struct LeadView : LeadFacts {
   // Personal fields, opened with the lead's key; empty when forgotten.
   std::string first_name;
   std::string last_name;
