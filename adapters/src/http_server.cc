@@ -304,11 +304,11 @@ class Server::Impl {
       key = req.Query("key");  // for WebSocket clients that cannot set headers
     }
     if (key.empty()) return 401;
+    // Keys are looked up by their SHA-256, so the lookup compares digests, never the secret;
+    // the final comparison is constant-time.
     const KeyDigest d = Digest(key);
     auto it = keys_.find(d);
-    if (it == keys_.end()) return 401;
-    const KeyDigest stored = Digest(it->second.key);
-    if (CRYPTO_memcmp(stored.data(), d.data(), d.size()) != 0) return 401;
+    if (it == keys_.end() || CRYPTO_memcmp(it->first.data(), d.data(), d.size()) != 0) return 401;
     req.role = it->second.role;
     req.key_name = it->second.name;
     if (req.role == Role::kAdmin) return 0;
