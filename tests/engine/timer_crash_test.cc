@@ -116,16 +116,7 @@ TEST(TimerCrashChild, Run) {
   while (true) std::this_thread::sleep_for(1s);
 }
 
-std::string ReadUntil(int fd, const std::string& needle) {
-  std::string buf;
-  char chunk[4096];
-  while (buf.find(needle) == std::string::npos) {
-    ssize_t n = read(fd, chunk, sizeof chunk);
-    if (n <= 0) break;
-    buf.append(chunk, static_cast<size_t>(n));
-  }
-  return buf;
-}
+using nextier::testing::ReadUntil;
 
 TEST(TimerCrashTest, KillNineRestartLoopLosesAndDuplicatesNoTimer) {
   nextier::testing::TempDir dir;

@@ -40,16 +40,7 @@ Child Spawn(const std::string& dir, int round) {
   return Child{pid, fds[0]};
 }
 
-// Reads from `fd` until `needle` was seen or EOF; returns everything read.
-std::string ReadUntil(int fd, const std::string& needle, std::string buf = {}) {
-  char chunk[4096];
-  while (needle.empty() || buf.find(needle) == std::string::npos) {
-    ssize_t n = read(fd, chunk, sizeof chunk);
-    if (n <= 0) break;
-    buf.append(chunk, static_cast<size_t>(n));
-  }
-  return buf;
-}
+using nextier::testing::ReadUntil;
 
 TEST(CrashTest, AcknowledgedAppendsSurviveSigkillEveryRound) {
   nextier::testing::TempDir dir;

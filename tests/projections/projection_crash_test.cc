@@ -73,16 +73,7 @@ TEST(ProjectionCrashChild, Run) {
   }
 }
 
-std::string ReadUntil(int fd, const std::string& needle) {
-  std::string buf;
-  char chunk[4096];
-  while (buf.find(needle) == std::string::npos) {
-    ssize_t n = read(fd, chunk, sizeof chunk);
-    if (n <= 0) break;
-    buf.append(chunk, static_cast<size_t>(n));
-  }
-  return buf;
-}
+using nextier::testing::ReadUntil;
 
 TEST(ProjectionCrashTest, KilledRunnerNeverAppliesAnEventTwiceOrSkipsOne) {
   nextier::testing::TempDir dir;

@@ -29,6 +29,10 @@ const Status& StatusOf(const Result<T>& r) {
   return r.status();
 }
 
+// Reads from `fd` (appending to `buf`) until `needle` has been seen or the pipe closes; an
+// empty `needle` reads to the end. Returns everything read. For talking to child processes.
+std::string ReadUntil(int fd, const std::string& needle, std::string buf = {});
+
 // A fresh directory under the system temp folder, removed with its contents on destruction.
 class TempDir {
  public:
