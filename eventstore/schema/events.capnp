@@ -96,6 +96,13 @@ struct Event {
     # Workflows and privacy
     workflowVersionRecorded @62 :WorkflowVersionRecorded;
     leadForgotten @63 :LeadForgotten;
+
+    # Counters kept as streams whose version is the count, appended in the same unit as what
+    # they count (expected version = the count read), so a limit holds across threads and
+    # restarts.
+    skipTraceCounted @64 :SkipTraceCounted;  # stream skiptrace-day-<YYYY-MM-DD>
+    leadIdAssigned @65 :LeadIdAssigned;      # stream lead-ids
+    smsCapCounted @66 :SmsCapCounted;        # stream smscap-<fromNumber>-<YYYY-MM-DD>
   }
 }
 
@@ -206,6 +213,8 @@ struct SkipTraceCounts {
   noHit @3 :UInt64;
   rejectedEntity @4 :UInt64;
   rejectedInvalid @5 :UInt64;
+  failed @6 :UInt64;          # provider errors after the last retry (the lead stays raw)
+  skipped @7 :UInt64;
 }
 
 struct SkipTraceJobStarted {
@@ -214,6 +223,7 @@ struct SkipTraceJobStarted {
   leadIds @2 :List(Text);
   limit @3 :UInt64;
   provider @4 :Text;
+  skipped @5 :UInt64;         # asked-for lead ids left out (not raw, unknown, busy, over the limit)
 }
 
 struct SkipTraceJobFinished {
@@ -464,4 +474,21 @@ struct WorkflowVersionRecorded {
 
 struct LeadForgotten {
   reason @0 :Text;
+}
+
+struct SkipTraceCounted {
+  jobId @0 :Text;
+  leadId @1 :Text;
+  outcome @2 :Text;           # enriched | no_hit | failed (+ entity | invalid | skipped on the job)
+}
+
+struct LeadIdAssigned {
+  leadId @0 :Text;
+  humanId @1 :Text;           # NXT-000123; the stream version is its number
+}
+
+struct SmsCapCounted {
+  messageKey @0 :Text;
+  leadId @1 :Text;
+  kind @2 :Text;
 }
