@@ -46,6 +46,7 @@ struct LeadsProjection::Row : LeadFacts {
   std::string key_subject;
   std::string personal;           // sealed, from LeadImported
   std::string enriched_personal;  // sealed, from LeadEnriched
+  std::string opener_key;         // the messageKey of the opener's SmsSendIntended
 
   std::string Encode() const {
     std::string out;
@@ -71,6 +72,7 @@ struct LeadsProjection::Row : LeadFacts {
     codec::PutStr(out, key_subject);
     codec::PutStr(out, personal);
     codec::PutStr(out, enriched_personal);
+    codec::PutStr(out, opener_key);
     return out;
   }
   bool Decode(std::string_view in) {
@@ -97,6 +99,7 @@ struct LeadsProjection::Row : LeadFacts {
     key_subject = r.Str();
     personal = r.Str();
     enriched_personal = r.Str();
+    opener_key = r.Str();
     return r.ok();
   }
 };
@@ -185,9 +188,55 @@ Status LeadsProjection::Apply(Txn& txn, const eventstore::EventView& event) {
     case Which::LEAD_OPTED_OUT:
       row.state = "opted_out";
       break;
+    case Which::SMS_SEND_INTENDED: {
+      const auto i = payload.getSmsSendIntended();
+      if (row.opener_key.empty() && ViewOf(i.getKind()) == "opener") {
+        row.opener_key = ViewOf(i.getMessageKey());
+      }
+      break;
+    }
+    case Which::SMS_SENT: {
+      const auto m = payload.getSmsSent();
+      if (!row.opener_key.empty() && ViewOf(m.getMessageKey()) == row.opener_key) {
+        row.initial_message_id = ViewOf(m.getProviderMessageId());
+        if (row.state == "queued") row.state = "sent";
+      }
+      break;
+    }
+    case Which::SMS_SEND_FAILED: {
+      const auto f = payload.getSmsSendFailed();
+      if (f.getPermanent() && !row.opener_key.empty() &&
+          ViewOf(f.getMessageKey()) == row.opener_key && row.state == "queued") {
+        row.state = "failed";
+      }
+      break;
+    }
+    case Which::SMS_DELIVERY_FAILED:
+      if (!row.initial_message_id.empty() &&
+          ViewOf(payload.getSmsDeliveryFailed().getProviderMessageId()) ==
+              row.initial_message_id &&
+          (row.state == "queued" || row.state == "sent")) {
+        row.state = "failed";
+      }
+      break;
+    case Which::LEAD_RESPONDED:
+      if (row.state == "sent") row.state = "responded";
+      break;
     case Which::LEAD_GOLD_LABELED:
-      // TODO(issue-5): the gold state itself follows the engine's machine.
       row.gold_labeled_at = payload.getLeadGoldLabeled().getGoldLabeledAt();
+      if (row.state == "sent" || row.state == "responded") row.state = "gold";
+      break;
+    case Which::LEAD_NOT_INTERESTED:
+      if (row.state != "opted_out") row.state = "not_interested";
+      break;
+    case Which::CALL_COMPLETED:
+      if (row.state == "gold") row.state = "called";
+      break;
+    case Which::MEETING_BOOKED:
+      if (row.state == "gold" || row.state == "called") row.state = "booked";
+      break;
+    case Which::MEETING_CANCELLED:
+      if (row.state == "booked") row.state = "called";
       break;
     case Which::LEAD_FORGOTTEN:
       row.forgotten = true;

@@ -66,6 +66,14 @@ int ServeProcess::WaitExit() {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+void ServeProcess::Kill() {
+  if (pid_ <= 0 || reaped_) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  reaped_ = true;
+  DrainOutput();
+}
+
 void ServeProcess::DrainOutput() {
   char buf[4096];
   ssize_t n;

@@ -29,6 +29,8 @@ class ServeProcess {
   int Terminate();
   // Waits for the process to exit by itself and returns its exit status.
   int WaitExit();
+  // kill -9: the process dies wherever it is (crash tests).
+  void Kill();
 
  private:
   void DrainOutput();

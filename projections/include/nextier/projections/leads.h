@@ -3,10 +3,13 @@
 // forgotten lead reads with its personal fields empty the moment its key is destroyed).
 //
 // Layering: projections depend on the event store only, not on the engine, so the state is
-// folded here simply: LeadImported -> raw, LeadRejected -> rejected, LeadEnriched -> enriched,
-// LeadNoHit -> no_hit, LeadQueued -> queued (with campaign, block, batch), LeadOptedOut ->
-// opted_out. TODO(issue-5): the later states (sent, responded, gold, called, booked, failed,
-// not_interested) once the SMS queue lands; ideally by sharing the engine's transition table.
+// folded here by DESIGN.md's table written out plainly (the engine's state machine has already
+// refused any illegal event before it was appended): LeadImported -> raw, LeadRejected ->
+// rejected, LeadEnriched -> enriched, LeadNoHit -> no_hit, LeadQueued -> queued (with campaign,
+// block, batch), SmsSent of the opener -> sent (with initialMessageId), a permanent failure of
+// the opener -> failed, LeadResponded -> responded, LeadGoldLabeled -> gold, CallCompleted ->
+// called, MeetingBooked -> booked (MeetingCancelled back to called), LeadNotInterested ->
+// not_interested, LeadOptedOut -> opted_out.
 //
 // Tables (part of the format; bump version() when changing them):
 //   leads.by_id        key = lead id, value = the encoded row (leads.cc)
@@ -87,7 +90,7 @@ class LeadsProjection final : public Projection {
                                                        eventstore::KeyRing& keys);
 
   std::string_view name() const override { return "leads"; }
-  uint32_t version() const override { return 1; }
+  uint32_t version() const override { return 2; }
   std::vector<Table> tables() const override { return {by_id_, order_, by_state_, by_campaign_}; }
   Status Apply(Txn& txn, const eventstore::EventView& event) override;
 
