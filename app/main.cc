@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <string>
 
+#include "history.h"
 #include "import.h"
 #include "nextier/eventstore/event_store.h"
 #include "nextier/workflows/loader.h"
@@ -96,6 +97,13 @@ int main(int argc, char** argv) {
   import->add_option("--workflows", import_options.workflows_dir, "workflow definitions folder")
       ->capture_default_str();
 
+  nextier::app::HistoryOptions history_options;
+  auto* history = app.add_subcommand("history", "a lead's whole event history as a timeline");
+  history->add_option("LEAD_ID", history_options.lead_id, "the lead id or its LEAD ID (NXT-...)")
+      ->required();
+  history->add_option("--data", history_options.data_dir, "data folder")->capture_default_str();
+  history->add_flag("--json", history_options.json, "print the JSON of the history endpoint");
+
   auto* verify = app.add_subcommand("verify", "check the hash chain and every index of the log");
   verify->add_option("--data", data_dir, "data folder")->capture_default_str();
 
@@ -117,6 +125,7 @@ int main(int argc, char** argv) {
   }
   if (serve->parsed()) return nextier::app::RunServe(serve_options);
   if (import->parsed()) return nextier::app::RunImport(import_options);
+  if (history->parsed()) return nextier::app::RunHistory(history_options);
   if (verify->parsed()) return RunVerify(data_dir);
   if (check->parsed()) return RunWorkflowCheck(workflow_files);
   return 2;
