@@ -47,6 +47,7 @@ struct LeadsProjection::Row : LeadFacts {
   std::string personal;           // sealed, from LeadImported
   std::string enriched_personal;  // sealed, from LeadEnriched
   std::string opener_key;         // the messageKey of the opener's SmsSendIntended
+  std::string gold_personal;      // sealed, from LeadGoldLabeled: the email the lead gave
 
   std::string Encode() const {
     std::string out;
@@ -73,6 +74,7 @@ struct LeadsProjection::Row : LeadFacts {
     codec::PutStr(out, personal);
     codec::PutStr(out, enriched_personal);
     codec::PutStr(out, opener_key);
+    codec::PutStr(out, gold_personal);
     return out;
   }
   bool Decode(std::string_view in) {
@@ -100,6 +102,7 @@ struct LeadsProjection::Row : LeadFacts {
     personal = r.Str();
     enriched_personal = r.Str();
     opener_key = r.Str();
+    gold_personal = r.Str();
     return r.ok();
   }
 };
@@ -224,6 +227,7 @@ Status LeadsProjection::Apply(Txn& txn, const eventstore::EventView& event) {
       break;
     case Which::LEAD_GOLD_LABELED:
       row.gold_labeled_at = payload.getLeadGoldLabeled().getGoldLabeledAt();
+      row.gold_personal = ViewOf(payload.getLeadGoldLabeled().getPersonal());
       if (row.state == "sent" || row.state == "responded") row.state = "gold";
       break;
     case Which::LEAD_NOT_INTERESTED:
@@ -242,6 +246,7 @@ Status LeadsProjection::Apply(Txn& txn, const eventstore::EventView& event) {
       row.forgotten = true;
       row.personal.clear();
       row.enriched_personal.clear();
+      row.gold_personal.clear();
       break;
     default:
       break;
@@ -291,6 +296,11 @@ LeadView LeadsProjection::View(const Row& row) const {
     v.mailing_address = ViewOf(p.getMailingAddress());
     v.property_address = ViewOf(p.getPropertyAddress());
   });
+  // The email the lead gave in a reply beats any found or listed in the file.
+  OpenPersonal(keys_, row.key_subject, row.gold_personal,
+               [&](eventstore::schema::Personal::Reader p) {
+                 if (p.getEmail().size() > 0) v.email = ViewOf(p.getEmail());
+               });
   return v;
 }
 

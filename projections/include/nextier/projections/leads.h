@@ -90,7 +90,7 @@ class LeadsProjection final : public Projection {
                                                        eventstore::KeyRing& keys);
 
   std::string_view name() const override { return "leads"; }
-  uint32_t version() const override { return 2; }
+  uint32_t version() const override { return 3; }
   std::vector<Table> tables() const override { return {by_id_, order_, by_state_, by_campaign_}; }
   Status Apply(Txn& txn, const eventstore::EventView& event) override;
 

@@ -1,0 +1,412 @@
+// Inbound replies and delivery receipts -> events (see inbound.h).
+#include "nextier/engine/inbound.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include "nextier/engine/call_queue.h"
+#include "nextier/engine/campaigns.h"
+#include "nextier/engine/classifier.h"
+#include "nextier/engine/lead.h"
+#include "nextier/engine/lead_commands.h"
+#include "nextier/engine/send_window.h"
+#include "nextier/engine/sms_queue.h"
+
+namespace nextier::engine {
+
+namespace es = nextier::eventstore;
+using Which = es::schema::Event::Payload::Which;
+
+namespace {
+
+constexpr char kOrphanStream[] = "orphan-replies";
+
+capnp::Data::Reader DataOf(const std::string& s) {
+  return capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(s.data()), s.size());
+}
+std::string Str(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+
+// The lead's state as the unit's events move it, so that only legal events are added.
+class StateTrack {
+ public:
+  explicit StateTrack(LeadState s) : state_(s) {}
+  bool Try(LeadTrigger t) {
+    if (!IsLegal(state_, t)) return false;
+    state_ = ApplyTrigger(state_, t).value();
+    return true;
+  }
+  LeadState state() const { return state_; }
+
+ private:
+  LeadState state_;
+};
+
+}  // namespace
+
+struct InboundService::Impl {
+  es::EventStore& store;
+  const Clock& clock;
+  WorkflowRegistry& workflows;
+  projections::ProjectionRunner& runner;
+  const projections::ConversationsProjection& conversations;
+  const projections::LeadsProjection& leads;
+  InboundOptions options;
+
+  // The outcome of an earlier delivery of the same key, read back from the stored unit.
+  Result<InboundOutcome> Original(const es::AppendResult& r) {
+    InboundOutcome o;
+    o.duplicate = true;
+    bool found = false;
+    NEXTIER_RETURN_IF_ERROR(store.ReadAll(
+        r.first_seq, static_cast<size_t>(r.last_seq - r.first_seq + 1),
+        [&](const es::EventView& v) {
+          const auto p = v.event().getPayload();
+          if (p.which() != Which::REPLY_RECEIVED) return true;
+          const auto rr = p.getReplyReceived();
+          if (rr.getLeadId().size() > 0) o.lead_id = Str(rr.getLeadId());
+          o.classification = Str(rr.getClassification());
+          o.gold_label = rr.getGoldLabel();
+          found = true;
+          return false;
+        }));
+    if (!found) return Status::Internal("inbound: the original reply of a repeat is missing");
+    return o;
+  }
+
+  Result<std::shared_ptr<const workflows::Workflow>> WorkflowOf(const Lead* lead) {
+    if (lead != nullptr && !lead->campaign_id.empty()) {
+      auto c = LoadCampaign(store, lead->campaign_id);
+      if (c.ok()) {
+        auto wf = workflows.Get(c->workflow_id, c->workflow_version);
+        if (wf.ok()) return wf->workflow;
+      }
+    }
+    if (lead != nullptr && !lead->workflow_id.empty()) {
+      auto wf = workflows.Get(lead->workflow_id, lead->workflow_version);
+      if (wf.ok()) return wf->workflow;
+    }
+    auto wf = workflows.Get(options.default_workflow);
+    if (wf.ok()) return wf->workflow;
+    auto all = workflows.List();
+    if (all.empty()) return Status::Unavailable("inbound: no workflow is loaded to classify by");
+    return all.front().workflow;
+  }
+
+  Result<InboundOutcome> Receive(const InboundReply& in) {
+    if (in.from.empty()) {
+      return Status::InvalidArgument("the reply names no sender", "metaData.Message.senderPhoneNumber");
+    }
+    const std::string id = !in.message_id.empty() ? in.message_id : in.delivery_id;
+    if (id.empty()) return Status::InvalidArgument("the reply has no identifier", "identifier");
+    const std::string key = "inbound:" + id;
+    const std::string from_hash = store.keys().BlindIndex(projections::kPhonePurpose, in.from);
+
+    for (int attempt = 0; attempt < 6; ++attempt) {
+      auto matched = conversations.LeadTextedAt(from_hash, in.to);
+      if (!matched.ok()) return matched.status();
+      std::optional<Lead> lead;
+      if (matched->has_value()) {
+        auto l = LoadLead(store, **matched);
+        if (l.ok()) lead = std::move(*l);
+      }
+      auto wf = WorkflowOf(lead ? &*lead : nullptr);
+      if (!wf.ok()) return wf.status();
+      const workflows::Workflow& w = **wf;
+      const Classified c = ClassifyReply(w, in.body);
+      InboundOutcome out;
+      out.classification = std::string(workflows::ReplyClassName(c.reply_class));
+      const Micros now = clock.Now();
+
+      std::vector<es::StreamAppend> unit;
+      if (!lead) {
+        // An orphan: stored with its evidence, sealed under its own subject.
+        es::NewEvent e;
+        auto b = e.builder();
+        const std::string subject = "orphan:" + id;
+        auto sealed = SealReply(subject, in, c.email.value_or(""));
+        if (!sealed.ok()) return sealed.status();
+        b.setKeySubject(subject);
+        auto rr = b.getPayload().initReplyReceived();
+        FillReply(rr, in, out.classification, false, from_hash, "", *sealed);
+        b.setRecordedAt(now);
+        b.setActor(options.actor);
+        b.setCommandId(key);
+        b.setCorrelationId(id);
+        b.setCausationId(id);
+        unit.push_back(es::StreamAppend{kOrphanStream, es::ExpectedVersion::Any(), {}});
+        unit.back().events.push_back(std::move(e));
+      } else {
+        out.lead_id = lead->id;
+        auto events = LeadEffects(*lead, w, c, in, id, key, from_hash, now, &out);
+        if (!events.ok()) return events.status();
+        unit.push_back(es::StreamAppend{lead->stream, es::ExpectedVersion::Exactly(lead->version),
+                                        std::move(*events)});
+      }
+      auto r = store.AppendUnit(std::move(unit), key);
+      if (r.ok()) {
+        if (r->duplicate) return Original(*r);
+        return out;
+      }
+      if (r.status().code() != StatusCode::kConflict) return r.status();
+    }
+    return Status::Conflict("inbound: the lead kept changing while storing reply " + id);
+  }
+
+  Result<std::string> SealReply(const std::string& subject, const InboundReply& in,
+                                const std::string& email) {
+    capnp::MallocMessageBuilder message;
+    auto p = message.initRoot<es::schema::Personal>();
+    p.setFromNumber(in.from);
+    p.setToNumber(in.to);
+    p.setBody(in.body);
+    p.setRawBody(in.raw_body);
+    if (!email.empty()) p.setEmail(email);
+    const kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
+    const auto bytes = words.asBytes();
+    return store.keys().Seal(
+        subject, std::string_view(reinterpret_cast<const char*>(bytes.begin()), bytes.size()));
+  }
+
+  static void FillReply(es::schema::ReplyReceived::Builder rr, const InboundReply& in,
+                        const std::string& classification, bool gold,
+                        const std::string& from_hash, const std::string& lead_id,
+                        const std::string& sealed) {
+    rr.setProviderMessageId(in.message_id);
+    rr.setDeliveryId(in.delivery_id);
+    rr.setPersonal(DataOf(sealed));
+    rr.setClassification(classification);
+    rr.setGoldLabel(gold);
+    rr.setFromHash(DataOf(from_hash));
+    rr.setLeadId(lead_id);
+  }
+
+  Result<std::vector<es::NewEvent>> LeadEffects(const Lead& lead, const workflows::Workflow& w,
+                                                const Classified& c, const InboundReply& in,
+                                                const std::string& id, const std::string& key,
+                                                const std::string& from_hash, Micros now,
+                                                InboundOutcome* out) {
+    using workflows::ReplyClass;
+    StateTrack state(lead.state);
+    const ReplyClass cls = c.reply_class;
+    const bool opt_out = cls == ReplyClass::kOptOut;
+    // Gold needs an address and a lead the machine lets be labelled (sent or later).
+    bool gold = false;
+    if (cls == ReplyClass::kEmail && c.email.has_value()) {
+      StateTrack probe(lead.state);
+      (void)probe.Try(LeadTrigger::kReply);
+      gold = probe.Try(LeadTrigger::kGoldLabel);
+    }
+    out->gold_label = gold;
+    if (gold) out->email = *c.email;
+
+    auto requests = [&](LeadEvents& ev, const std::string& kind, const std::string& tmpl,
+                        const std::string& sms_key, std::map<std::string, std::string> values) {
+      LeadSmsRequest r;
+      r.lead_id = lead.id;
+      r.kind = kind;
+      r.template_name = tmpl;
+      r.message_key = sms_key;
+      r.values = std::move(values);
+      r.campaign_id = lead.campaign_id;
+      ev.events().push_back(RequestLeadSms(r, now));
+    };
+    auto has_auto_reply = [&](ReplyClass rc) { return w.templates.auto_replies.count(rc) > 0; };
+    const std::string cls_name(workflows::ReplyClassName(cls));
+    const std::string day = CarrierDayKey(now);
+
+    LeadCommand cmd;
+    cmd.lead_id = lead.id;
+    cmd.actor = options.actor;
+    cmd.idempotency_key = key;
+    cmd.correlation_id = id;
+    cmd.causation_id = id;
+    cmd.workflow_id = w.id;
+    cmd.workflow_version = w.version;
+    cmd.build = [&](const Lead&, LeadEvents& ev) {
+      {
+        auto e = ev.Add();
+        auto sealed = ev.SealPersonal(e, [&](es::schema::Personal::Builder p) {
+          p.setFromNumber(in.from);
+          p.setToNumber(in.to);
+          p.setBody(in.body);
+          p.setRawBody(in.raw_body);
+          if (c.email) p.setEmail(*c.email);
+        });
+        if (!sealed.ok()) return sealed.status();
+        // The sealed bytes are already set by SealPersonal's subject; fill the payload.
+        FillReply(e.getPayload().initReplyReceived(), in, cls_name, gold, from_hash, lead.id,
+                  *sealed);
+      }
+      if (opt_out && lead.state == LeadState::kOptedOut) {
+        return Status::Ok();  // said before: the confirmation is already on its way, once
+      }
+      if (opt_out) {
+        if (state.Try(LeadTrigger::kOptOut)) {
+          auto o = ev.Add().getPayload().initLeadOptedOut();
+          o.setSource("reply");
+          o.setProviderMessageId(in.message_id);
+          o.setPhoneHash(DataOf(from_hash));
+        } else {
+          // A lead the machine cannot move (never texted yet): the number is suppressed anyway.
+          auto n = ev.Add().getPayload().initNumberSuppressed();
+          n.setPhoneHash(DataOf(from_hash));
+          n.setReason("opt_out");
+        }
+        for (const auto& t : lead.pending_timers) {
+          if (t.id.rfind("sms:sms:optout:", 0) == 0) continue;  // the confirmation itself
+          ev.events().push_back(MakeTimerCancelled(t.id, "opted out"));
+        }
+        if (!lead.open_call_entry_id.empty()) {
+          auto cc = ev.Add().getPayload().initCallClosed();
+          cc.setEntryId(lead.open_call_entry_id);
+          cc.setReason("opted_out");
+        }
+        requests(ev, "optout", "optout", "sms:optout:" + lead.id, {});
+        return Status::Ok();
+      }
+      if (state.Try(LeadTrigger::kReply)) {
+        auto r = ev.Add().getPayload().initLeadResponded();
+        r.setClassification(cls_name);
+        r.setProviderMessageId(in.message_id);
+      }
+      // Any reply stops the follow-ups still waiting.
+      for (const auto& t : lead.pending_timers) {
+        if (t.id.rfind("sms:sms:followup:", 0) == 0) {
+          ev.events().push_back(MakeTimerCancelled(t.id, "replied"));
+        }
+      }
+      switch (cls) {
+        case ReplyClass::kHelp:
+          requests(ev, "help", "help", "sms:help:" + lead.id, {});
+          break;
+        case ReplyClass::kEmail:
+          if (gold && state.Try(LeadTrigger::kGoldLabel)) {
+            auto e = ev.Add();
+            auto sealed = ev.SealPersonal(e, [&](es::schema::Personal::Builder p) {
+              p.setEmail(*c.email);
+              p.initPhones(1).set(0, in.from);
+            });
+            if (!sealed.ok()) return sealed.status();
+            auto g = e.getPayload().initLeadGoldLabeled();
+            g.setPersonal(DataOf(*sealed));
+            g.setPhoneVerified(true);
+            g.setGoldLabeledAt(now);
+            g.setProviderMessageId(in.message_id);
+            g.setEmailHash(DataOf(store.keys().BlindIndex("lead.email", *c.email)));
+            if (lead.open_call_entry_id.empty()) {
+              const double priority = CallPriority(w, lead.role_score, now, now);
+              ev.events().push_back(
+                  MakeCallQueued(NextCallEntryId(lead), priority, lead.campaign_id, "gold_label"));
+            }
+          }
+          if (has_auto_reply(cls)) {
+            requests(ev, "autoreply", "autoreply:EMAIL", "sms:autoreply:" + lead.id + ":EMAIL",
+                     {{"email", c.email.value_or("")}});
+          }
+          break;
+        case ReplyClass::kPositive:
+        case ReplyClass::kQuestion:
+          if (has_auto_reply(cls)) {
+            requests(ev, "autoreply", "autoreply:" + cls_name,
+                     "sms:autoreply:" + lead.id + ":" + cls_name + ":" + day, {});
+          }
+          break;
+        case ReplyClass::kNegative:
+          if (state.Try(LeadTrigger::kNotInterested)) {
+            auto n = ev.Add().getPayload().initLeadNotInterested();
+            n.setSource("reply");
+            n.setReason(in.body.substr(0, 200));
+          }
+          if (has_auto_reply(cls)) {
+            requests(ev, "autoreply", "autoreply:NEGATIVE",
+                     "sms:autoreply:" + lead.id + ":NEGATIVE", {});
+          }
+          break;
+        case ReplyClass::kWrongNumber: {
+          auto n = ev.Add().getPayload().initNumberSuppressed();
+          n.setPhoneHash(DataOf(from_hash));
+          n.setReason("wrong_number");
+          if (has_auto_reply(cls)) {
+            requests(ev, "autoreply", "autoreply:WRONG_NUMBER",
+                     "sms:autoreply:" + lead.id + ":WRONG_NUMBER", {});
+          }
+          break;
+        }
+        default:
+          break;
+      }
+      return Status::Ok();
+    };
+    return PrepareLeadEvents(lead, cmd, store.keys(), now);
+  }
+
+  Result<ReceiptOutcome> Receipt(const DeliveryReceipt& r) {
+    const bool delivered = r.event == "MESSAGE_DELIVERED";
+    if (!delivered && r.event != "MESSAGE_FAILED") {
+      return Status::InvalidArgument("unknown webhook event '" + r.event + "'", "event");
+    }
+    if (r.message_id.empty()) return Status::InvalidArgument("the receipt has no identifier", "identifier");
+    ReceiptOutcome out;
+    auto lead_id = conversations.LeadOfMessage(r.message_id);
+    if (!lead_id.ok()) return lead_id.status();
+    if (!lead_id->has_value()) return out;  // not a message of ours: nothing to store
+    out.lead_id = **lead_id;
+    const std::string key = "receipt:" + r.event + ":" + r.message_id;
+    for (int attempt = 0; attempt < 6; ++attempt) {
+      auto lead = LoadLead(store, **lead_id);
+      if (!lead.ok()) return lead.status();
+      // A failure of the opener fails the lead only where the machine allows it (a lead that
+      // already replied keeps its state; the receipt is then not stored as a state change).
+      if (!delivered && lead->initial_message_id == r.message_id &&
+          !IsLegal(lead->state, LeadTrigger::kDeliveryFailed)) {
+        return out;
+      }
+      LeadCommand cmd;
+      cmd.lead_id = lead->id;
+      cmd.actor = options.actor;
+      cmd.idempotency_key = key;
+      cmd.correlation_id = r.message_id;
+      cmd.build = [&](const Lead&, LeadEvents& ev) {
+        if (delivered) {
+          auto d = ev.Add().getPayload().initSmsDelivered();
+          d.setProviderMessageId(r.message_id);
+          d.setSegmentCount(r.segments);
+        } else {
+          auto f = ev.Add().getPayload().initSmsDeliveryFailed();
+          f.setProviderMessageId(r.message_id);
+          f.setReason(r.reason.empty() ? r.status : r.reason);
+        }
+        return Status::Ok();
+      };
+      auto events = PrepareLeadEvents(*lead, cmd, store.keys(), clock.Now());
+      if (!events.ok()) return events.status();
+      std::vector<es::StreamAppend> unit;
+      unit.push_back(es::StreamAppend{lead->stream, es::ExpectedVersion::Exactly(lead->version),
+                                      std::move(*events)});
+      auto appended = store.AppendUnit(std::move(unit), key);
+      if (appended.ok()) {
+        out.duplicate = appended->duplicate;
+        return out;
+      }
+      if (appended.status().code() != StatusCode::kConflict) return appended.status();
+    }
+    return Status::Conflict("inbound: the lead kept changing while storing receipt " +
+                            r.message_id);
+  }
+};
+
+InboundService::InboundService(es::EventStore& store, const Clock& clock,
+                               WorkflowRegistry& workflows, projections::ProjectionRunner& runner,
+                               const projections::ConversationsProjection& conversations,
+                               const projections::LeadsProjection& leads, InboundOptions options)
+    : impl_(std::make_shared<Impl>(
+          Impl{store, clock, workflows, runner, conversations, leads, std::move(options)})) {}
+
+Result<InboundOutcome> InboundService::Receive(const InboundReply& reply) {
+  return impl_->Receive(reply);
+}
+Result<ReceiptOutcome> InboundService::Receipt(const DeliveryReceipt& receipt) {
+  return impl_->Receipt(receipt);
+}
+
+}  // namespace nextier::engine
