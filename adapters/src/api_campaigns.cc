@@ -151,6 +151,25 @@ void RegisterCampaignRoutes(Server& server, engine::CampaignService& campaigns,
                     });
                   });
 
+  server.AddRoute(
+      "POST", "/api/campaigns/{id}/migrate", ops,
+      [&campaigns, &pool, view](HttpRequest& req, Responder respond) {
+        json body = json::parse(req.body, nullptr, false);
+        if (!body.is_object() || !body.contains("version") || !body["version"].is_string()) {
+          return respond(HttpResponse::Error(400, "invalid_argument",
+                                             "the body must be {\"version\": \"...\"}",
+                                             "version"));
+        }
+        pool.Post([&campaigns, view, id = req.params[0], version = body["version"].get<std::string>(),
+                   actor = "ops:" + req.key_name, respond] {
+          auto c = campaigns.Migrate(id, version, actor);
+          if (!c.ok()) return respond(HttpResponse::FromStatus(c.status()));
+          auto j = view(*c);
+          if (!j.ok()) return respond(HttpResponse::FromStatus(j.status()));
+          respond(HttpResponse::Json(200, json{{"campaign", *j}}.dump()));
+        });
+      });
+
   using Command = Result<engine::Campaign> (engine::CampaignService::*)(std::string_view,
                                                                          std::string_view);
   const std::pair<const char*, Command> commands[] = {

@@ -423,6 +423,35 @@ struct CampaignService::Impl {
     }
   }
 
+  Result<Campaign> Migrate(std::string_view id, std::string_view version,
+                           std::string_view actor) {
+    std::lock_guard lock(command_mu);
+    if (version.empty()) return Status::InvalidArgument("a version is required", "version");
+    for (int attempt = 0;; ++attempt) {
+      auto c = LoadCampaign(store, id);
+      if (!c.ok()) return c.status();
+      if (c->workflow_version == version) return *c;
+      auto wf = workflows.Get(c->workflow_id, version);
+      if (!wf.ok()) {
+        return Status(StatusCode::kNotFound,
+                      "workflow " + c->workflow_id + " has no version " + std::string(version),
+                      "version");
+      }
+      es::NewEvent e;
+      auto m = e.builder().getPayload().initCampaignMigrated();
+      m.setFromVersion(c->workflow_version);
+      m.setToVersion(std::string(version));
+      StampCampaignEvent(e, *c, clock.Now(), actor, c->id);
+      e.builder().setWorkflowVersion(std::string(version));
+      std::vector<es::NewEvent> events;
+      events.push_back(std::move(e));
+      auto r = store.Append(CampaignStreamId(c->id), es::ExpectedVersion::Exactly(c->version),
+                            std::move(events));
+      if (r.ok()) return LoadCampaign(store, id);
+      if (r.status().code() != StatusCode::kConflict || attempt >= 4) return r.status();
+    }
+  }
+
   Result<uint64_t> CountSmsToday(std::string_view from, Micros t) {
     return store.StreamVersion(SmsCapStreamId(from, CarrierDayKey(t)));
   }
@@ -713,6 +742,10 @@ Result<Campaign> CampaignService::Pause(std::string_view id, std::string_view ac
 }
 Result<Campaign> CampaignService::Resume(std::string_view id, std::string_view actor) {
   return impl_->Resume(id, actor);
+}
+Result<Campaign> CampaignService::Migrate(std::string_view id, std::string_view version,
+                                         std::string_view actor) {
+  return impl_->Migrate(id, version, actor);
 }
 Result<Campaign> CampaignService::Get(std::string_view campaign_id) {
   return LoadCampaign(impl_->store, campaign_id);

@@ -170,6 +170,22 @@ TEST(SmsQueueServeTest, SkipTraceCampaignAndBatchesThroughTheHttpApi) {
   EXPECT_EQ(lead["campaignId"], id);
   EXPECT_EQ(std::string(lead["leadId"]).rfind("NXT-", 0), 0u);
 
+  // A new version of the workflow; the campaign moves to it only when told to.
+  json wf = Call(p.port(), "GET", "/api/workflows/business-owners", kOps, nullptr, 200);
+  const std::string old_version = wf["version"];
+  wf.erase("version");
+  wf.erase("updatedAt");
+  wf["pitch"] = "Know what your business is worth today";
+  const std::string new_version =
+      Call(p.port(), "PUT", "/api/workflows/business-owners", kOps, wf, 201)["version"];
+  EXPECT_EQ(Call(p.port(), "GET", "/api/campaigns/" + id, kOps, nullptr, 200)["workflow"]["version"],
+            old_version);
+  json migrated = Call(p.port(), "POST", "/api/campaigns/" + id + "/migrate", kOps,
+                       {{"version", new_version}}, 200)["campaign"];
+  EXPECT_EQ(migrated["workflow"]["version"], new_version);
+  Call(p.port(), "POST", "/api/campaigns/" + id + "/migrate", kOps, {{"version", "0123"}}, 404);
+  Call(p.port(), "POST", "/api/campaigns/" + id + "/migrate", kOps, json::object(), 400);
+
   // Nothing left to draw: a second start is a conflict, and bad input is a 400/404.
   Call(p.port(), "POST", "/api/campaigns/" + id + "/start", kOps, nullptr, 409);
   Call(p.port(), "POST", "/api/campaigns/nope/start", kOps, nullptr, 404);

@@ -12,7 +12,7 @@
 namespace nextier::adapters {
 
 // POST /api/campaigns/create, GET /api/campaigns, GET /api/campaigns/{id},
-// POST /api/campaigns/{id}/start|pause|resume (role ops).
+// POST /api/campaigns/{id}/start|pause|resume, POST /api/campaigns/{id}/migrate (role ops).
 void RegisterCampaignRoutes(Server& server, engine::CampaignService& campaigns,
                             const projections::CampaignsProjection& counts,
                             engine::WorkflowRegistry& workflows, const engine::Clock& clock,

@@ -133,6 +133,11 @@ class CampaignService {
   Result<Campaign> Pause(std::string_view campaign_id, std::string_view actor);
   // Dispatches the next batch at once.
   Result<Campaign> Resume(std::string_view campaign_id, std::string_view actor);
+  // Moves the campaign to another recorded version of its workflow (CampaignMigrated); what is
+  // sent from then on follows that version. NotFound (field "version") for a version never
+  // recorded; a migration to the version already pinned changes nothing.
+  Result<Campaign> Migrate(std::string_view campaign_id, std::string_view version,
+                           std::string_view actor);
 
   // The campaign as folded from its stream; NotFound when there is none.
   Result<Campaign> Get(std::string_view campaign_id);
