@@ -4,6 +4,8 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 
+#include <nlohmann/json.hpp>
+
 #include "nextier/engine/call_queue.h"
 #include "nextier/engine/campaigns.h"
 #include "nextier/engine/classifier.h"
@@ -100,8 +102,18 @@ struct InboundService::Impl {
     if (id.empty()) return Status::InvalidArgument("the reply has no identifier", "identifier");
     const std::string key = "inbound:" + id;
     const std::string from_hash = store.keys().BlindIndex(projections::kPhonePurpose, in.from);
+    // A delivery id seen before (even with another message id) is the same delivery: its
+    // stream, created in the reply's unit, holds the outcome to answer with.
+    const std::string delivery_stream =
+        in.delivery_id.empty() || in.delivery_id.size() > 200 ? std::string()
+                                                              : "delivery-" + in.delivery_id;
 
     for (int attempt = 0; attempt < 6; ++attempt) {
+      if (!delivery_stream.empty()) {
+        auto seen = DeliveredBefore(delivery_stream);
+        if (!seen.ok()) return seen.status();
+        if (seen->has_value()) return **seen;
+      }
       auto matched = conversations.LeadTextedAt(from_hash, in.to);
       if (!matched.ok()) return matched.status();
       std::optional<Lead> lead;
@@ -142,6 +154,26 @@ struct InboundService::Impl {
         unit.push_back(es::StreamAppend{lead->stream, es::ExpectedVersion::Exactly(lead->version),
                                         std::move(*events)});
       }
+      if (!delivery_stream.empty()) {
+        es::NewEvent d;
+        auto o = d.builder().getPayload().initOpaque();
+        o.setKind("inbound-delivery");
+        const std::string summary =
+            nlohmann::json{{"messageId", in.message_id},
+                           {"leadId", out.lead_id ? nlohmann::json(*out.lead_id)
+                                                  : nlohmann::json(nullptr)},
+                           {"classification", out.classification},
+                           {"goldLabel", out.gold_label}}
+                .dump();
+        o.setData(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(summary.data()),
+                                      summary.size()));
+        d.builder().setRecordedAt(now);
+        d.builder().setActor(options.actor);
+        d.builder().setCommandId(key);
+        unit.push_back(
+            es::StreamAppend{delivery_stream, es::ExpectedVersion::NoStream(), {}});
+        unit.back().events.push_back(std::move(d));
+      }
       auto r = store.AppendUnit(std::move(unit), key);
       if (r.ok()) {
         if (r->duplicate) return Original(*r);
@@ -150,6 +182,28 @@ struct InboundService::Impl {
       if (r.status().code() != StatusCode::kConflict) return r.status();
     }
     return Status::Conflict("inbound: the lead kept changing while storing reply " + id);
+  }
+
+  // The outcome stored with an earlier delivery of this id, or nullopt.
+  Result<std::optional<InboundOutcome>> DeliveredBefore(const std::string& stream) {
+    std::optional<InboundOutcome> found;
+    NEXTIER_RETURN_IF_ERROR(store.ReadStream(stream, 1, 1, [&](const es::EventView& v) {
+      const auto p = v.event().getPayload();
+      if (p.which() != Which::OPAQUE) return false;
+      const auto data = p.getOpaque().getData();
+      auto j = nlohmann::json::parse(
+          std::string_view(reinterpret_cast<const char*>(data.begin()), data.size()), nullptr,
+          false);
+      if (!j.is_object()) return false;
+      InboundOutcome o;
+      o.duplicate = true;
+      if (j["leadId"].is_string()) o.lead_id = j["leadId"].get<std::string>();
+      o.classification = j.value("classification", "");
+      o.gold_label = j.value("goldLabel", false);
+      found = std::move(o);
+      return false;
+    }));
+    return found;
   }
 
   Result<std::string> SealReply(const std::string& subject, const InboundReply& in,

@@ -218,6 +218,11 @@ TEST_F(InboundServeTest, EachClassHasItsEffectAndARedeliveryIsProcessedOnce) {
     EXPECT_EQ(r["classification"], "EMAIL");
     EXPECT_EQ(r["goldLabel"], true);
   }
+  // The same delivery id again, even under another message id: the original answer.
+  json again = json::parse(BodyOf(PostWebhook(
+      p.port(), Reply("in-gold-resent", gold_phone, "pat.smith@gmail.com"), "d-gold")));
+  EXPECT_EQ(again["classification"], "EMAIL");
+  EXPECT_EQ(again["duplicate"], true);
   json lead = GetUntil(p.port(), "/api/leads/" + gold_lead, kOps,
                        [](const json& j) { return j.value("state", "") == "gold"; });
   EXPECT_EQ(lead["state"], "gold");
@@ -296,6 +301,8 @@ TEST_F(InboundServeTest, EachClassHasItsEffectAndARedeliveryIsProcessedOnce) {
   json responses = Call(p.port(), "GET", "/api/responses?classification=OPT_OUT", kOps, nullptr,
                         200);
   EXPECT_EQ(responses["items"].size(), 2u);
+  json emails = Call(p.port(), "GET", "/api/responses?classification=EMAIL", kOps, nullptr, 200);
+  EXPECT_EQ(emails["items"].size(), 1u);  // the redeliveries stored nothing
   EXPECT_EQ(p.Terminate(), 0) << p.output();
 }
 
