@@ -11,10 +11,13 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <condition_variable>
+#include <deque>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -28,6 +31,7 @@ namespace nextier::adapters {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
@@ -232,17 +236,24 @@ struct Route {
   RouteOptions options;
   Handler handler;
   StreamingHandler streaming;
+  WebSocketHandler ws_open;  // set for WebSocket routes
+  WebSocketOptions ws_options;
   Histogram* latency = nullptr;
   std::array<Counter*, 6> codes{};  // by status class 1xx..5xx (index 1..5)
 };
 
 class Session;
+class WsPeer;
 
 class Server::Impl {
  public:
   Impl(ServerOptions options, std::vector<ApiKey> keys, Metrics* metrics)
       : options_(std::move(options)), metrics_(metrics), acceptor_(ioc_) {
     for (auto& k : keys) keys_.emplace(Digest(k.key), std::move(k));
+    if (metrics_ != nullptr) {
+      ws_dropped_ = &metrics_->GetCounter("nextier_websocket_dropped_total",
+                                          "WebSocket clients dropped for not keeping up", "");
+    }
     unmatched_ = MakeRoute("*", "unmatched", RouteOptions{{}, true, 0});
   }
 
@@ -332,6 +343,8 @@ class Server::Impl {
   std::mutex sessions_mu_;
   std::condition_variable sessions_cv_;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
+  std::unordered_map<WsPeer*, std::weak_ptr<WsPeer>> ws_peers_;  // under sessions_mu_
+  Counter* ws_dropped_ = nullptr;
   uint16_t port_ = 0;
   // Declared last so they are destroyed first: handlers still queued in the io_context hold
   // sessions whose destructors use the members above.
@@ -339,6 +352,243 @@ class Server::Impl {
   tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+};
+
+// One WebSocket connection: its own strand (the connection's), a read loop that answers pings
+// and notices the close, and a bounded queue written one message at a time.
+class WsPeer final : public WebSocketPeer, public std::enable_shared_from_this<WsPeer> {
+ public:
+  WsPeer(tcp::socket&& socket, Server::Impl* server, const Route* route, HttpRequest req)
+      : registration_(server, this),
+        executor_(socket.get_executor()),
+        ws_(std::move(socket)),
+        close_timer_(executor_),
+        server_(server),
+        route_(route),
+        req_(std::move(req)) {}
+
+  // On the connection's strand.
+  void Start(http::request<http::empty_body> upgrade) {
+    {
+      std::lock_guard lock(server_->sessions_mu_);
+      server_->ws_peers_[this] = weak_from_this();
+    }
+    beast::get_lowest_layer(ws_).expires_never();  // the WebSocket keeps its own timeouts
+    websocket::stream_base::timeout t{};
+    t.handshake_timeout = std::chrono::seconds(5);
+    t.idle_timeout = server_->options_.idle_timeout;  // with pings: a dead client is noticed
+    t.keep_alive_pings = true;
+    ws_.set_option(t);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "nextier"); }));
+    ws_.read_message_max(route_->ws_options.max_incoming_message);
+    ws_.async_accept(upgrade, beast::bind_front_handler(&WsPeer::OnAccept, shared_from_this()));
+  }
+
+  bool Send(std::string text) override {
+    std::unique_lock lock(mu_);
+    if (closing_) return false;
+    const WebSocketOptions& o = route_->ws_options;
+    if (queue_.size() >= o.max_queued_messages ||
+        queued_bytes_ + text.size() > o.max_queued_bytes) {
+      // Too slow to keep up: drop it rather than let it hold memory or the sender.
+      dropped_ = true;
+      closing_ = true;
+      open_ = false;
+      queue_.clear();
+      queued_bytes_ = 0;
+      lock.unlock();
+      if (server_->ws_dropped_ != nullptr) server_->ws_dropped_->Add();
+      net::post(executor_, [self = shared_from_this()] { self->Abort(); });
+      return false;
+    }
+    queued_bytes_ += text.size();
+    queue_.push_back(std::move(text));
+    if (accepted_ && !writing_) {
+      writing_ = true;
+      net::post(executor_, [self = shared_from_this()] { self->DoWrite(); });
+    }
+    return true;
+  }
+
+  void Close() override {
+    {
+      std::lock_guard lock(mu_);
+      if (closing_) return;
+      closing_ = true;
+      open_ = false;
+      queue_.clear();
+      queued_bytes_ = 0;
+    }
+    net::post(executor_, [self = shared_from_this()] { self->DoClose(); });
+  }
+
+  bool open() const override { return open_.load(); }
+  bool dropped() const override {
+    std::lock_guard lock(mu_);
+    return dropped_;
+  }
+  void SetOnClose(std::function<void()> fn) override {
+    {
+      std::lock_guard lock(mu_);
+      if (!finished_) {
+        on_close_ = std::move(fn);
+        return;
+      }
+    }
+    if (fn) fn();
+  }
+  const HttpRequest& request() const override { return req_; }
+
+ private:
+  void OnAccept(beast::error_code ec) {
+    if (ec) return Finish();
+    {
+      std::lock_guard lock(mu_);
+      accepted_ = true;
+      if (!closing_) open_ = true;
+    }
+    if (route_->codes[1] != nullptr) route_->codes[1]->Add();
+    DoRead();
+    if (server_->stopping_) return Close();
+    try {
+      route_->ws_open(shared_from_this());
+    } catch (const std::exception& e) {
+      LogError("WS " + route_->pattern + ": on_open failed: " + e.what());
+      return Close();
+    }
+    std::lock_guard lock(mu_);
+    if (!writing_ && !closing_ && !queue_.empty()) {
+      writing_ = true;
+      net::post(executor_, [self = shared_from_this()] { self->DoWrite(); });
+    }
+  }
+
+  void DoRead() {
+    ws_.async_read(read_buffer_, beast::bind_front_handler(&WsPeer::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, std::size_t) {
+    if (ec) {
+      Abort();
+      return Finish();
+    }
+    read_buffer_.consume(read_buffer_.size());  // clients have nothing to say here
+    DoRead();
+  }
+
+  void DoWrite() {
+    {
+      std::lock_guard lock(mu_);
+      if (closing_ || queue_.empty()) {
+        writing_ = false;
+        return;
+      }
+      current_ = std::move(queue_.front());
+      queue_.pop_front();
+      queued_bytes_ -= current_.size();
+    }
+    ws_.text(true);
+    ws_.async_write(net::buffer(current_),
+                    beast::bind_front_handler(&WsPeer::OnWrite, shared_from_this()));
+  }
+
+  void OnWrite(beast::error_code ec, std::size_t) {
+    if (ec) {
+      {
+        std::lock_guard lock(mu_);
+        closing_ = true;
+        open_ = false;
+        writing_ = false;
+      }
+      return Abort();
+    }
+    DoWrite();
+  }
+
+  // On the strand: a close handshake, cut short after close_timeout.
+  void DoClose() {
+    bool accepted = false;
+    {
+      std::lock_guard lock(mu_);
+      if (finished_) return;
+      accepted = accepted_;
+    }
+    if (!accepted) return Abort();
+    close_timer_.expires_after(route_->ws_options.close_timeout);
+    close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->Abort();
+    });
+    ws_.async_close(websocket::close_code::normal,
+                    [self = shared_from_this()](beast::error_code) { self->Abort(); });
+  }
+
+  // On the strand: closes the socket; pending operations end with an error.
+  void Abort() {
+    beast::error_code ec;
+    auto& lowest = beast::get_lowest_layer(ws_);
+    lowest.socket().shutdown(tcp::socket::shutdown_both, ec);
+    lowest.close();
+  }
+
+  // On the strand, once the read loop ended: the connection is over.
+  void Finish() {
+    std::function<void()> fn;
+    {
+      std::lock_guard lock(mu_);
+      if (finished_) return;
+      finished_ = true;
+      closing_ = true;
+      open_ = false;
+      queue_.clear();
+      queued_bytes_ = 0;
+      fn = std::move(on_close_);
+    }
+    close_timer_.cancel();
+    if (fn) {
+      try {
+        fn();
+      } catch (const std::exception& e) {
+        LogError("WS " + route_->pattern + ": on_close failed: " + e.what());
+      }
+    }
+  }
+
+  // Declared first, so destroyed last (see Session::Registration).
+  struct Registration {
+    Registration(Server::Impl* s, WsPeer* p) : server(s), peer(p) {
+      server->connections_.fetch_add(1);
+    }
+    ~Registration() {
+      {
+        std::lock_guard lock(server->sessions_mu_);
+        server->ws_peers_.erase(peer);
+        server->connections_.fetch_sub(1);
+      }
+      server->sessions_cv_.notify_all();
+    }
+    Server::Impl* server;
+    WsPeer* peer;
+  } registration_;
+  net::any_io_executor executor_;
+  websocket::stream<beast::tcp_stream> ws_;
+  net::steady_timer close_timer_;
+  Server::Impl* server_;
+  const Route* route_;
+  const HttpRequest req_;
+  beast::flat_buffer read_buffer_;
+  std::string current_;  // the message being written (strand only)
+
+  mutable std::mutex mu_;
+  std::deque<std::string> queue_;
+  size_t queued_bytes_ = 0;
+  bool accepted_ = false;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool finished_ = false;
+  bool dropped_ = false;
+  std::function<void()> on_close_;
+  std::atomic<bool> open_{false};
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -445,6 +695,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                              " role may not " + req_.method + " " +
                                              route->pattern));
     }
+    if (route->ws_open) return StartWebSocket();
     keep_alive_ = h.keep_alive();
     if (route->streaming) return StartStreaming();
     const auto length = header_parser_->content_length();
@@ -491,6 +742,26 @@ class Session : public std::enable_shared_from_this<Session> {
       respond(HttpResponse::Error(500, "internal", std::string("handler failed: ") + e.what()));
     }
   }
+
+  // --- WebSocket upgrade ---
+
+  // Hands the socket to a WsPeer (on the same strand) once the route matched and the key passed;
+  // this Session then ends. Bytes a client pipelined after its upgrade request are not replayed
+  // (a client must wait for the 101 before sending frames).
+  void StartWebSocket() {
+    keep_alive_ = false;
+    if (!websocket::is_upgrade(header_parser_->get())) {
+      auto r = HttpResponse::Error(426, "upgrade_required",
+                                   req_.path + " is a WebSocket endpoint: send Upgrade: websocket");
+      r.headers.emplace_back("Upgrade", "websocket");
+      return Respond(std::move(r));
+    }
+    if (server_->stopping_) {
+      return Respond(HttpResponse::Error(503, "unavailable", "the server is shutting down"));
+    }
+    StartWsPeer();
+  }
+  void StartWsPeer();  // below WsPeer
 
   // --- streamed bodies ---
 
@@ -620,6 +891,12 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<void> response_;
 };
 
+void Session::StartWsPeer() {
+  auto peer = std::make_shared<WsPeer>(stream_.release_socket(), server_, route_, std::move(req_));
+  peer->Start(header_parser_->release());
+  busy_ = false;  // the socket now belongs to the peer; this Session ends here
+}
+
 void Server::Impl::DoAccept() {
   acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&Impl::OnAccept, this));
 }
@@ -655,6 +932,14 @@ Server::~Server() {
 void Server::AddRoute(std::string method, std::string path, RouteOptions options, Handler handler) {
   Route r = impl_->MakeRoute(std::move(method), std::move(path), std::move(options));
   r.handler = std::move(handler);
+  impl_->routes_.push_back(std::move(r));
+}
+
+void Server::AddWebSocketRoute(std::string path, RouteOptions options, WebSocketHandler on_open,
+                               WebSocketOptions ws_options) {
+  Route r = impl_->MakeRoute("GET", std::move(path), std::move(options));
+  r.ws_open = std::move(on_open);
+  r.ws_options = ws_options;
   impl_->routes_.push_back(std::move(r));
 }
 
@@ -709,6 +994,14 @@ void Server::Stop() {
       }
     }
     for (auto& s : live) s->Shutdown();
+    std::vector<std::shared_ptr<WsPeer>> peers;
+    {
+      std::lock_guard lock(impl_->sessions_mu_);
+      for (auto& [ptr, weak] : impl_->ws_peers_) {
+        if (auto p = weak.lock()) peers.push_back(std::move(p));
+      }
+    }
+    for (auto& p : peers) p->Close();
   }
   {
     std::unique_lock lock(impl_->sessions_mu_);

@@ -94,6 +94,48 @@ struct RouteOptions {
   size_t max_body = size_t{1} << 20;  // for non-streaming routes
 };
 
+// A WebSocket connection accepted on a route added with AddWebSocketRoute (text messages, server
+// to client; what the client sends is read and discarded, pings are answered). Beast-free: the
+// implementation lives in http_server.cc.
+//
+// Outbound messages wait in a bounded queue and are written one at a time on the connection's
+// strand. A client that does not keep up (the queue would exceed WebSocketOptions' bounds) is
+// dropped: the connection is closed at once, its queue discarded, so a slow reader never holds
+// up the sender or grows memory.
+//
+// Thread-safety: every method may be called from any thread. Lifetime: the server owns the
+// connection; hold peers as weak_ptr (a shared_ptr only while calling), and never past
+// Server::Stop (which closes every WebSocket).
+class WebSocketPeer {
+ public:
+  virtual ~WebSocketPeer() = default;
+  // Queues one text message. True when queued; false when the peer is closed or closing, or
+  // when this message overflowed the queue (the peer is then dropped). Never blocks on I/O.
+  virtual bool Send(std::string text) = 0;
+  // Starts a normal close (code 1000); messages still queued are discarded. Idempotent.
+  virtual void Close() = 0;
+  // True from the handshake until the connection is closed or closing (either side).
+  virtual bool open() const = 0;
+  // True when the peer was closed because its send queue overflowed.
+  virtual bool dropped() const = 0;
+  // `fn` runs once when the connection has ended (on an I/O thread: keep it short); at once, on
+  // the calling thread, when it already has. Replaces an earlier callback.
+  virtual void SetOnClose(std::function<void()> fn) = 0;
+  // The upgrade request (path, query, headers, role and key name after authentication).
+  virtual const HttpRequest& request() const = 0;
+};
+using WebSocketHandler = std::function<void(std::shared_ptr<WebSocketPeer>)>;
+
+struct WebSocketOptions {
+  // Bounds of one peer's send queue (messages not yet handed to the socket).
+  size_t max_queued_messages = 256;
+  size_t max_queued_bytes = size_t{4} << 20;
+  // The largest message a client may send (larger ones close the connection).
+  size_t max_incoming_message = 4096;
+  // How long a close handshake may take before the socket is simply closed.
+  std::chrono::milliseconds close_timeout{2000};
+};
+
 struct ServerOptions {
   std::string bind = "127.0.0.1";
   uint16_t port = 8080;  // 0 picks a free port (see Server::port())
@@ -118,11 +160,19 @@ class Server {
   void AddStreamingRoute(std::string method, std::string path, RouteOptions options,
                          StreamingHandler handler);
 
+  // A WebSocket endpoint (GET with Upgrade: websocket) at `path`. The key may come as
+  // `Authorization: Bearer KEY` or `?key=KEY`; 401/403 are answered before any upgrade, and a
+  // plain GET gets 426. After the handshake, `on_open` runs on the connection's I/O thread
+  // (keep it short: register the peer, Send the first message) with the new peer.
+  void AddWebSocketRoute(std::string path, RouteOptions options, WebSocketHandler on_open,
+                         WebSocketOptions ws_options = {});
+
   // Binds and starts the I/O threads. Unavailable when the address cannot be bound.
   Status Start();
   uint16_t port() const;
   // Stops accepting, lets in-flight requests finish (up to shutdown_grace), closes idle
-  // connections, joins the threads. Safe to call more than once and from any thread.
+  // connections and WebSockets (each within close_timeout), joins the threads. Safe to call
+  // more than once and from any thread.
   void Stop();
   // Blocks until SIGTERM or SIGINT, then Stop()s. Returns the signal number.
   int WaitForSignal();
@@ -131,6 +181,7 @@ class Server {
  private:
   class Impl;
   friend class Session;
+  friend class WsPeer;
   std::unique_ptr<Impl> impl_;
 };
 
