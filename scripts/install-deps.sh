@@ -11,7 +11,7 @@ packages=(
   # libphonenumber: the runtime libraries and what its headers include (protobuf, abseil, ICU);
   # the headers themselves are unpacked below.
   libphonenumber8 libgeocoding8 libprotobuf-dev libabsl-dev libicu-dev
-  sqlite3
+  sqlite3 wrk nginx-light
 )
 
 # libphonenumber-dev depends on libboost-thread-dev, i.e. the Boost 1.74 dev packages, which
