@@ -5,10 +5,12 @@
 #include <filesystem>
 #include <string>
 
+#include "demo.h"
 #include "history.h"
 #include "import.h"
 #include "nextier/eventstore/event_store.h"
 #include "nextier/workflows/loader.h"
+#include "rebuild.h"
 #include "serve.h"
 
 namespace {
@@ -104,6 +106,19 @@ int main(int argc, char** argv) {
   history->add_option("--data", history_options.data_dir, "data folder")->capture_default_str();
   history->add_flag("--json", history_options.json, "print the JSON of the history endpoint");
 
+  nextier::app::RebuildOptions rebuild_options;
+  auto* rebuild = app.add_subcommand("rebuild", "drop and rebuild every projection from the log");
+  rebuild->add_option("--data", rebuild_options.data_dir, "data folder")->capture_default_str();
+
+  nextier::app::DemoOptions demo_options;
+  demo_options.workflows_dir = NEXTIER_DEFAULT_WORKFLOWS_DIR;
+  auto* demo = app.add_subcommand(
+      "demo", "the whole journey on generated data, sandbox providers and a simulated clock");
+  demo->add_option("--data", demo_options.data_dir, "data folder (default: a new temp folder)");
+  demo->add_option("--rows", demo_options.rows, "CSV rows to generate")->capture_default_str();
+  demo->add_option("--workflows", demo_options.workflows_dir, "workflow definitions folder")
+      ->capture_default_str();
+
   auto* verify = app.add_subcommand("verify", "check the hash chain and every index of the log");
   verify->add_option("--data", data_dir, "data folder")->capture_default_str();
 
@@ -126,6 +141,8 @@ int main(int argc, char** argv) {
   if (serve->parsed()) return nextier::app::RunServe(serve_options);
   if (import->parsed()) return nextier::app::RunImport(import_options);
   if (history->parsed()) return nextier::app::RunHistory(history_options);
+  if (rebuild->parsed()) return nextier::app::RunRebuild(rebuild_options);
+  if (demo->parsed()) return nextier::app::RunDemo(demo_options);
   if (verify->parsed()) return RunVerify(data_dir);
   if (check->parsed()) return RunWorkflowCheck(workflow_files);
   return 2;

@@ -10,9 +10,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "engine_wiring.h"
 #include "nextier/adapters/api_audit.h"
 #include "nextier/adapters/api_calls_meetings.h"
 #include "nextier/adapters/api_campaigns.h"
+#include "nextier/adapters/api_dashboard.h"
 #include "nextier/adapters/api_data_hub.h"
 #include "nextier/adapters/api_routes.h"
 #include "nextier/adapters/api_sandbox.h"
@@ -40,6 +42,7 @@
 #include "nextier/engine/workflow_registry.h"
 #include "nextier/eventstore/event_store.h"
 #include "nextier/projections/calls_meetings.h"
+#include "nextier/projections/dashboard.h"
 #include "nextier/projections/files.h"
 #include "nextier/projections/lead_index.h"
 #include "nextier/projections/lead_pools.h"
@@ -122,18 +125,6 @@ Result<std::string> ReadOrMakeSecret(const std::string& file, bool* generated) {
   return secret;
 }
 
-// The simulated clock resumes at the later of START and the newest time already recorded.
-engine::Micros NewestRecordedTime(eventstore::EventStore& store) {
-  engine::Micros newest = 0;
-  const uint64_t head = store.Head();
-  if (head == 0) return 0;
-  (void)store.ReadAll(head, 1, [&](const eventstore::EventView& ev) {
-    newest = ev.event().getRecordedAt();
-    return false;
-  });
-  return newest;
-}
-
 }  // namespace
 
 int RunServe(const ServeOptions& o) {
@@ -176,39 +167,24 @@ int RunServe(const ServeOptions& o) {
     skip_provider = std::move(*re_client);
   }
 
-  std::error_code ec;
-  fs::create_directories(o.data_dir, ec);
-  if (ec) {
-    std::fprintf(stderr, "serve: cannot create data folder %s: %s\n", o.data_dir.c_str(),
-                 ec.message().c_str());
-    return 1;
-  }
-  eventstore::LmdbOptions store_options;
-  store_options.path = (fs::path(o.data_dir) / "eventstore").string();
-  auto opened = eventstore::OpenLmdbEventStore(store_options);
+  // The store, the read models with every projection, the timers, the services and the outbox
+  // (engine_wiring.h); the keys and the webhook secret are resolved between its steps, as ever.
+  EngineOptions engine_options;
+  engine_options.data_dir = o.data_dir;
+  engine_options.workflows_dir = o.workflows_dir;
+  engine_options.sim_start = sim_start;
+  engine_options.sms = std::move(sms);
+  engine_options.skip_trace_provider = std::move(skip_provider);
+  engine_options.status_callback_url = status_callback_url;
+  auto opened = Engine::Open(std::move(engine_options));
   if (!opened.ok()) {
-    std::fprintf(stderr, "serve: %s\n", opened.status().ToString().c_str());
+    std::fprintf(stderr, "serve: %s\n", opened.status().message().c_str());
     return 1;
   }
-  auto& store = **opened;
-
-  std::unique_ptr<engine::Clock> clock;
-  engine::SimulatedClock* sim = nullptr;
-  if (sim_start) {
-    auto s =
-        std::make_unique<engine::SimulatedClock>(std::max(*sim_start, NewestRecordedTime(store)));
-    sim = s.get();
-    clock = std::move(s);
-  } else {
-    clock = std::make_unique<engine::RealClock>();
-  }
-
-  engine::WorkflowRegistry registry(store, *clock);
-  if (Status s = registry.LoadLogAndDirectory(o.workflows_dir); !s.ok()) {
-    std::fprintf(stderr, "serve: workflows in %s: %s\n", o.workflows_dir.c_str(),
-                 s.ToString().c_str());
-    return 1;
-  }
+  Engine& engine = **opened;
+  auto& store = *engine.store;
+  auto& registry = *engine.registry;
+  engine::SimulatedClock* sim = engine.sim;
 
   bool generated = false;
   std::string keys_file;
@@ -234,116 +210,15 @@ int RunServe(const ServeOptions& o) {
     webhook_secret = *secret;
   }
 
-  // Read models: <data>/projections, kept current by the runner's own thread.
-  projections::ReadModelOptions models_options;
-  models_options.path = (fs::path(o.data_dir) / "projections").string();
-  auto models = projections::ReadModelStore::Open(models_options);
-  if (!models.ok()) {
-    std::fprintf(stderr, "serve: read models: %s\n", models.status().ToString().c_str());
+  Status started = engine.OpenReadModels();
+  if (started.ok()) started = engine.Start();
+  if (!started.ok()) {
+    std::fprintf(stderr, "serve: %s\n", started.message().c_str());
     return 1;
   }
-  auto lead_index = projections::LeadIndexProjection::Open(**models);
-  auto files = projections::FilesProjection::Open(**models);
-  auto leads = projections::LeadsProjection::Open(**models, store.keys());
-  auto pools = projections::LeadPoolsProjection::Open(**models);
-  auto outbox_pending = projections::OutboxProjection::Open(**models);
-  auto suppression = projections::SuppressionProjection::Open(**models);
-  auto campaign_counts = projections::CampaignsProjection::Open(**models);
-  auto conversations = projections::ConversationsProjection::Open(**models);
-  auto responses = projections::ResponsesProjection::Open(**models, store.keys());
-  auto call_queue = projections::CallQueueProjection::Open(**models);
-  auto meetings = projections::MeetingsProjection::Open(**models);
-  if (!call_queue.ok() || !meetings.ok() || !lead_index.ok() || !files.ok() || !leads.ok() || !pools.ok() || !outbox_pending.ok() ||
-      !suppression.ok() || !campaign_counts.ok() || !conversations.ok() || !responses.ok()) {
-    std::fprintf(stderr, "serve: read models: cannot open their tables\n");
-    return 1;
-  }
-  projections::ProjectionRunner runner(store, **models);
-  for (projections::Projection* p : {static_cast<projections::Projection*>(lead_index->get()),
-                                     static_cast<projections::Projection*>(files->get()),
-                                     static_cast<projections::Projection*>(leads->get()),
-                                     static_cast<projections::Projection*>(pools->get()),
-                                     static_cast<projections::Projection*>(outbox_pending->get()),
-                                     static_cast<projections::Projection*>(suppression->get()),
-                                     static_cast<projections::Projection*>(campaign_counts->get()),
-                                     static_cast<projections::Projection*>(conversations->get()),
-                                     static_cast<projections::Projection*>(responses->get()),
-                                     static_cast<projections::Projection*>(call_queue->get()),
-                                     static_cast<projections::Projection*>(meetings->get())}) {
-    if (Status s = runner.Add(*p); !s.ok()) {
-      std::fprintf(stderr, "serve: projection %s: %s\n", std::string(p->name()).c_str(),
-                   s.ToString().c_str());
-      return 1;
-    }
-  }
-  // Durable timers: their read model, kept by the same runner.
-  auto pending_timers = projections::PendingTimers::Open(**models);
-  if (!pending_timers.ok()) {
-    std::fprintf(stderr, "serve: timers: %s\n", pending_timers.status().ToString().c_str());
-    return 1;
-  }
-  if (Status s = runner.Add(**pending_timers); !s.ok()) {
-    std::fprintf(stderr, "serve: timers: %s\n", s.ToString().c_str());
-    return 1;
-  }
-  if (Status s = runner.Start(); !s.ok()) {
-    std::fprintf(stderr, "serve: projections: %s\n", s.ToString().c_str());
-    return 1;
-  }
-  adapters::DataHub data_hub(store, *clock, registry, runner, **lead_index);
-  // Fires due timers: on its own thread with the real clock (overdue ones at once, oldest
-  // first); with --sim-clock only when POST /api/test/clock/advance moves the clock.
-  engine::TimerService timer_service(store, runner, **pending_timers, *clock);
-
-  // Providers: the sandbox keeps what it accepted in its own store beside the engine's.
-  adapters::SandboxSms* sandbox_sms = nullptr;
-  if (sms == nullptr) {
-    auto sandbox = adapters::SandboxSms::Open((fs::path(o.data_dir) / "sandbox").string());
-    if (!sandbox.ok()) {
-      std::fprintf(stderr, "serve: sandbox provider: %s\n", sandbox.status().ToString().c_str());
-      return 1;
-    }
-    sandbox_sms = sandbox->get();
-    sms = std::move(*sandbox);
-    skip_provider = std::make_unique<adapters::SandboxSkipTrace>();
-  }
-
-  // Limits come from the shipped workflows: the strictest one applies to the shared provider.
-  int skip_trace_limit = 0;
-  for (const auto& info : registry.List()) {
-    const int l = info.workflow->limits.skip_trace_daily_limit;
-    if (skip_trace_limit == 0 || l < skip_trace_limit) skip_trace_limit = l;
-  }
-  engine::SkipTraceOptions skip_options;
-  if (skip_trace_limit > 0) skip_options.daily_limit = skip_trace_limit;
-  skip_options.day_key = [](engine::Micros t) { return engine::CarrierDayKey(t); };
-  engine::SkipTraceService skip_trace(store, *clock, runner, **pools, **leads, *skip_provider,
-                                      skip_options);
-
-  engine::CampaignService campaigns(store, *clock, registry, runner, **pools, **leads,
-                                    **suppression);
-  campaigns.RegisterTimerHandlers(timer_service);
-  engine::SmsQueue sms_queue(store, registry, **leads, **suppression);
-  sms_queue.RegisterTimerHandlers(timer_service);
-  engine::InboundService inbound(store, *clock, registry, runner, **conversations, **leads);
-  // One lead command handler for the whole process: it serialises commands per lead.
-  engine::LeadCommandHandler lead_commands(store, *clock);
-  engine::CallQueueService calls(store, *clock, lead_commands, runner, **leads);
-  calls.RegisterTimerHandlers(timer_service);
-  engine::MeetingService meeting_service(store, *clock, registry, lead_commands, runner,
-                                         **meetings, **leads);
-  meeting_service.RegisterTimerHandlers(timer_service);
-  if (Status s = timer_service.Start(); !s.ok()) {
-    std::fprintf(stderr, "serve: timers: %s\n", s.ToString().c_str());
-    return 1;
-  }
-  engine::OutboxOptions outbox_options;
-  outbox_options.status_callback_url = status_callback_url;
-  engine::Outbox outbox(store, runner, **outbox_pending, *sms, *clock, outbox_options);
-  if (Status s = outbox.Start(); !s.ok()) {
-    std::fprintf(stderr, "serve: outbox: %s\n", s.ToString().c_str());
-    return 1;
-  }
+  auto& runner = *engine.runner;
+  auto& timer_service = *engine.timer_service;
+  auto& outbox = *engine.outbox;
 
   adapters::Metrics metrics;
   metrics.AddGauge("nextier_projection_lag_events", "events the read models trail the log by",
@@ -361,6 +236,17 @@ int RunServe(const ServeOptions& o) {
   adapters::Server server(server_options, *keys, &metrics);
   // After the server, so it is destroyed (drained) first: its jobs answer through the server.
   adapters::WorkPool pool(4);
+  // Webhooks get their own, wider pool: each job blocks until its reply is durable, and the
+  // store's group commit can only batch as many replies as there are jobs waiting in it (with
+  // the 4 shared threads, at most 4 per commit: ~3,000 replies/s). 64 lets one commit carry up
+  // to 64 replies, and a burst of webhooks no longer queues the API's other work behind it.
+  adapters::WorkPool webhook_pool(64);
+  // The live dashboard: counters from the read model, pushed over WebSocket (after the server,
+  // so it is destroyed first).
+  adapters::DashboardSources dashboard_sources =
+      adapters::MakeDashboardSources(*engine.dashboard, *engine.campaigns, *engine.campaign_counts,
+                                     registry, *engine.skip_trace, *engine.clock);
+  adapters::DashboardFeed dashboard_feed(dashboard_sources, store, runner);
 
   server.AddRoute("GET", "/healthz", {{}, true, 0}, [&store](HttpRequest&, Responder respond) {
     respond(HttpResponse::Json(200, nlohmann::json{{"ok", true}, {"head", store.Head()}}.dump()));
@@ -372,18 +258,20 @@ int RunServe(const ServeOptions& o) {
     respond(std::move(r));
   });
   adapters::RegisterWorkflowRoutes(server, registry, pool);
-  adapters::RegisterDataHubRoutes(server, data_hub, **files, runner, store, pool);
-  adapters::RegisterLeadRoutes(server, **leads);
-  adapters::RegisterSkipTraceRoutes(server, skip_trace, pool);
-  adapters::RegisterCampaignRoutes(server, campaigns, **campaign_counts, registry, *clock, pool);
-  if (sandbox_sms != nullptr) adapters::RegisterSandboxRoutes(server, *sandbox_sms);
+  adapters::RegisterDataHubRoutes(server, *engine.data_hub, *engine.files, runner, store, pool);
+  adapters::RegisterLeadRoutes(server, *engine.leads);
+  adapters::RegisterSkipTraceRoutes(server, *engine.skip_trace, pool);
+  adapters::RegisterCampaignRoutes(server, *engine.campaigns, *engine.campaign_counts, registry,
+                                   *engine.clock, pool);
+  if (engine.sandbox_sms != nullptr) adapters::RegisterSandboxRoutes(server, *engine.sandbox_sms);
   adapters::WebhookOptions webhook_options;
   webhook_options.secret = webhook_secret;
-  adapters::RegisterWebhookRoutes(server, inbound, webhook_options, pool);
-  adapters::RegisterResponseRoutes(server, **responses);
+  adapters::RegisterWebhookRoutes(server, *engine.inbound, webhook_options, webhook_pool);
+  adapters::RegisterResponseRoutes(server, *engine.responses);
   adapters::RegisterAuditRoutes(server, store, pool);
-  adapters::RegisterCallQueueRoutes(server, calls, **call_queue, **leads, pool);
-  adapters::RegisterMeetingRoutes(server, meeting_service, **meetings, pool);
+  adapters::RegisterCallQueueRoutes(server, *engine.calls, *engine.call_queue, *engine.leads, pool);
+  adapters::RegisterMeetingRoutes(server, *engine.meeting_service, *engine.meetings, pool);
+  adapters::RegisterDashboardRoutes(server, dashboard_sources, dashboard_feed, pool);
   if (sim != nullptr) {
     // Moves the simulated clock, firing every timer that falls due on the way, in order; answers
     // once their effects are stored (on a worker: firing waits for durable appends).

@@ -399,6 +399,18 @@ TEST_F(InboundServeTest, TheWholeJourneyEndsInABookedMeetingWithThreeReminders) 
     link = link || std::string(x["body"]).find("https://meet.example/abc") != std::string::npos;
   }
   EXPECT_TRUE(link);
+  // The dashboard counts the journey cumulatively: the booked lead was also sent, responded...
+  json overview = GetUntil(p.port(), "/api/dashboard/overview", kOps, [](const json& j) {
+    return j.contains("funnel") && j["funnel"].value("booked", 0) == 1;
+  });
+  EXPECT_EQ(overview["funnel"]["booked"], 1);
+  EXPECT_EQ(overview["funnel"]["gold"], 1);
+  EXPECT_EQ(overview["funnel"]["called"], 1);
+  EXPECT_EQ(overview["funnel"]["sent"], texted.size());
+  EXPECT_GE(overview["funnel"]["responded"], 1);
+  EXPECT_EQ(overview["campaigns"].size(), 1u);
+  EXPECT_GT(overview["today"]["smsSent"].get<int>(), 0);
+  EXPECT_EQ(overview["today"]["skipTraceLimit"], 2000);
   json meetings = Call(p.port(), "GET", "/api/meetings?agent=ana", kAgent, nullptr, 200);
   ASSERT_EQ(meetings["items"].size(), 1u);
   for (const auto& rem : meetings["items"][0]["reminders"]) EXPECT_EQ(rem["status"], "sent");
