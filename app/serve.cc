@@ -153,9 +153,9 @@ int RunServe(const ServeOptions& o) {
     auto sh_client = sh.ok() ? adapters::SignalHouseClient::Create(*sh)
                              : Result<std::unique_ptr<adapters::SignalHouseClient>>(sh.status());
     auto re = adapters::RealEstateApiConfigFromEnv();
-    auto re_client =
-        re.ok() ? adapters::RealEstateApiSkipTrace::Create(*re)
-                : Result<std::unique_ptr<adapters::RealEstateApiSkipTrace>>(re.status());
+    auto re_client = re.ok()
+                         ? adapters::RealEstateApiSkipTrace::Create(*re)
+                         : Result<std::unique_ptr<adapters::RealEstateApiSkipTrace>>(re.status());
     for (const Status* s : {&sh_client.status(), &re_client.status()}) {
       if (!s->ok()) {
         std::fprintf(stderr, "serve: --provider signalhouse: %s\n", s->message().c_str());
@@ -201,8 +201,8 @@ int RunServe(const ServeOptions& o) {
   if (const char* env = std::getenv("NEXTIER_WEBHOOK_SECRET"); env != nullptr && *env != '\0') {
     webhook_secret = env;
   } else {
-    auto secret = ReadOrMakeSecret((fs::path(o.data_dir) / "webhook-secret").string(),
-                                   &secret_generated);
+    auto secret =
+        ReadOrMakeSecret((fs::path(o.data_dir) / "webhook-secret").string(), &secret_generated);
     if (!secret.ok()) {
       std::fprintf(stderr, "serve: webhook secret: %s\n", secret.status().message().c_str());
       return 1;

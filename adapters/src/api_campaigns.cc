@@ -85,8 +85,8 @@ void RegisterCampaignRoutes(Server& server, engine::CampaignService& campaigns,
                       return respond(HttpResponse::Error(400, "invalid_json",
                                                          "the body must be a JSON object"));
                     }
-                    for (const char* f : {"name", "workflow", "signalhouseCampaignId",
-                                          "fromNumber", "aiWorker"}) {
+                    for (const char* f :
+                         {"name", "workflow", "signalhouseCampaignId", "fromNumber", "aiWorker"}) {
                       if (body.contains(f) && !body[f].is_string()) {
                         return respond(HttpResponse::Error(
                             400, "invalid_argument", std::string(f) + " must be a string", f));
@@ -157,11 +157,11 @@ void RegisterCampaignRoutes(Server& server, engine::CampaignService& campaigns,
         json body = json::parse(req.body, nullptr, false);
         if (!body.is_object() || !body.contains("version") || !body["version"].is_string()) {
           return respond(HttpResponse::Error(400, "invalid_argument",
-                                             "the body must be {\"version\": \"...\"}",
-                                             "version"));
+                                             "the body must be {\"version\": \"...\"}", "version"));
         }
-        pool.Post([&campaigns, view, id = req.params[0], version = body["version"].get<std::string>(),
-                   actor = "ops:" + req.key_name, respond] {
+        pool.Post([&campaigns, view, id = req.params[0],
+                   version = body["version"].get<std::string>(), actor = "ops:" + req.key_name,
+                   respond] {
           auto c = campaigns.Migrate(id, version, actor);
           if (!c.ok()) return respond(HttpResponse::FromStatus(c.status()));
           auto j = view(*c);
@@ -170,8 +170,8 @@ void RegisterCampaignRoutes(Server& server, engine::CampaignService& campaigns,
         });
       });
 
-  using Command = Result<engine::Campaign> (engine::CampaignService::*)(std::string_view,
-                                                                         std::string_view);
+  using Command =
+      Result<engine::Campaign> (engine::CampaignService::*)(std::string_view, std::string_view);
   const std::pair<const char*, Command> commands[] = {
       {"start", &engine::CampaignService::Start},
       {"pause", &engine::CampaignService::Pause},
@@ -181,8 +181,8 @@ void RegisterCampaignRoutes(Server& server, engine::CampaignService& campaigns,
     server.AddRoute(
         "POST", std::string("/api/campaigns/{id}/") + verb, ops,
         [&campaigns, &pool, view, command = command](HttpRequest& req, Responder respond) {
-          pool.Post([&campaigns, view, command, id = req.params[0],
-                     actor = "ops:" + req.key_name, respond] {
+          pool.Post([&campaigns, view, command, id = req.params[0], actor = "ops:" + req.key_name,
+                     respond] {
             auto c = (campaigns.*command)(id, actor);
             if (!c.ok()) return respond(HttpResponse::FromStatus(c.status()));
             auto j = view(*c);

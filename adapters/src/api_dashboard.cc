@@ -82,8 +82,9 @@ json OverviewJson(const projections::DashboardCounts& c, json campaigns,
 }
 
 Result<json> BuildOverview(const DashboardSources& sources) {
-  auto counts = sources.counts ? sources.counts() : Result<projections::DashboardCounts>(
-                                                        projections::DashboardCounts{});
+  auto counts = sources.counts
+                    ? sources.counts()
+                    : Result<projections::DashboardCounts>(projections::DashboardCounts{});
   if (!counts.ok()) return counts.status();
   auto campaigns = sources.campaigns ? sources.campaigns() : Result<json>(json::array());
   if (!campaigns.ok()) return campaigns.status();
@@ -267,15 +268,14 @@ void DashboardFeed::OnEvent(const eventstore::EventView& e) {
   if (payload.which() != eventstore::schema::Event::Payload::Which::REPLY_RECEIVED) return;
   const auto r = payload.getReplyReceived();
   const std::string lead = Text(r.getLeadId());
-  const std::string msg =
-      json{{"type", "response"},
-           {"data",
-            {{"leadId", lead.empty() ? json(nullptr) : json(lead)},
-             {"classification", Text(r.getClassification())},
-             {"goldLabel", r.getGoldLabel()},
-             {"messageId", Text(r.getProviderMessageId())},
-             {"at", engine::FormatRfc3339(ev.getRecordedAt())}}}}
-          .dump();
+  const std::string msg = json{{"type", "response"},
+                               {"data",
+                                {{"leadId", lead.empty() ? json(nullptr) : json(lead)},
+                                 {"classification", Text(r.getClassification())},
+                                 {"goldLabel", r.getGoldLabel()},
+                                 {"messageId", Text(r.getProviderMessageId())},
+                                 {"at", engine::FormatRfc3339(ev.getRecordedAt())}}}}
+                              .dump();
   std::lock_guard lock(mu_);
   for (const auto& c : clients_) {
     if (!c.greeted) continue;  // the overview comes first
@@ -373,7 +373,8 @@ void RegisterDashboardRoutes(Server& server, const DashboardSources& sources, Da
                   [sources, &pool](HttpRequest&, Responder respond) {
                     pool.Post([sources, respond] {
                       auto overview = BuildOverview(sources);
-                      if (!overview.ok()) return respond(HttpResponse::FromStatus(overview.status()));
+                      if (!overview.ok())
+                        return respond(HttpResponse::FromStatus(overview.status()));
                       respond(HttpResponse::Json(200, overview->dump()));
                     });
                   });

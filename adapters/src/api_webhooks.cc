@@ -62,8 +62,8 @@ std::string WebhookSignature(const std::string& secret, const std::string& times
   return out;
 }
 
-void RegisterWebhookRoutes(Server& server, engine::InboundService& inbound,
-                           WebhookOptions options, WorkPool& pool) {
+void RegisterWebhookRoutes(Server& server, engine::InboundService& inbound, WebhookOptions options,
+                           WorkPool& pool) {
   auto handler = [&inbound, &pool, options](HttpRequest& req, Responder respond) {
     const std::string ts = req.Header("x-signalhouse-timestamp");
     const std::string sig = req.Header("x-signalhouse-signature");
@@ -84,17 +84,16 @@ void RegisterWebhookRoutes(Server& server, engine::InboundService& inbound,
     char* end = nullptr;
     const long long stamp = std::strtoll(ts.c_str(), &end, 10);
     if (*end != '\0' || std::llabs(WallMillis() - stamp) > options.max_skew_ms) {
-      return respond(Unauthorized("stale_timestamp",
-                                  "the timestamp is more than 5 minutes from now"));
+      return respond(
+          Unauthorized("stale_timestamp", "the timestamp is more than 5 minutes from now"));
     }
     json body = json::parse(req.body, nullptr, false);
     if (!body.is_object()) {
       return respond(HttpResponse::Error(400, "invalid_json", "the body must be a JSON object"));
     }
     const std::string event = Text(body, "event");
-    const json meta = body.contains("metaData") && body["metaData"].is_object()
-                          ? body["metaData"]
-                          : json::object();
+    const json meta = body.contains("metaData") && body["metaData"].is_object() ? body["metaData"]
+                                                                                : json::object();
     if (event == "MESSAGE_RECEIVED") {
       const json msg = meta.contains("Message") && meta["Message"].is_object() ? meta["Message"]
                                                                                : json::object();

@@ -65,10 +65,14 @@ void StampCampaignEvent(es::NewEvent& e, const Campaign& c, Micros now, std::str
 
 std::string_view CampaignStatusName(CampaignStatus status) {
   switch (status) {
-    case CampaignStatus::kDraft: return "draft";
-    case CampaignStatus::kActive: return "active";
-    case CampaignStatus::kPaused: return "paused";
-    case CampaignStatus::kCompleted: return "completed";
+    case CampaignStatus::kDraft:
+      return "draft";
+    case CampaignStatus::kActive:
+      return "active";
+    case CampaignStatus::kPaused:
+      return "paused";
+    case CampaignStatus::kCompleted:
+      return "completed";
   }
   return "draft";
 }
@@ -91,8 +95,8 @@ Result<Campaign> LoadCampaign(es::EventStore& store, std::string_view campaign_i
   Campaign c;
   c.id = campaign_id;
   bool created = false;
-  Status s = store.ReadStream(
-      CampaignStreamId(campaign_id), 1, SIZE_MAX, [&](const es::EventView& view) {
+  Status s =
+      store.ReadStream(CampaignStreamId(campaign_id), 1, SIZE_MAX, [&](const es::EventView& view) {
         const auto ev = view.event();
         const auto p = ev.getPayload();
         c.version = ev.getStreamVersion();
@@ -213,13 +217,15 @@ struct CampaignService::Impl {
 
   Result<Campaign> Create(const CreateCampaign& r) {
     if (r.name.empty()) return Status::InvalidArgument("a campaign needs a name", "name");
-    if (r.workflow.empty()) return Status::InvalidArgument("a campaign needs a workflow", "workflow");
+    if (r.workflow.empty())
+      return Status::InvalidArgument("a campaign needs a workflow", "workflow");
     auto wf = workflows.Get(r.workflow);
     if (!wf.ok()) {
       return Status::InvalidArgument("unknown workflow '" + r.workflow + "'", "workflow");
     }
     const auto& w = *wf->workflow;
-    std::string from = r.from_number.empty() ? w.signalhouse.from_number.value_or("") : r.from_number;
+    std::string from =
+        r.from_number.empty() ? w.signalhouse.from_number.value_or("") : r.from_number;
     if (from.empty()) {
       return Status::InvalidArgument("a from-number is required (the workflow names none)",
                                      "fromNumber");
@@ -276,8 +282,8 @@ struct CampaignService::Impl {
       std::unordered_set<std::string> hashes_in_block;
       Status inner;
       auto drawn = pools.List(
-          projections::LeadPoolsProjection::Pool::kEnriched, "", static_cast<size_t>(w.limits.block_size),
-          [&](std::string_view lead_id) {
+          projections::LeadPoolsProjection::Pool::kEnriched, "",
+          static_cast<size_t>(w.limits.block_size), [&](std::string_view lead_id) {
             auto view = leads.Get(lead_id);
             if (!view.ok() || view->phones.empty() || view->forgotten) return false;
             const std::string hash =
@@ -301,8 +307,8 @@ struct CampaignService::Impl {
           static_cast<uint32_t>((drawn->size() + batch_size - 1) / batch_size);
 
       std::vector<es::StreamAppend> unit;
-      es::StreamAppend campaign_append{CampaignStreamId(c->id),
-                                       es::ExpectedVersion::Exactly(c->version), {}};
+      es::StreamAppend campaign_append{
+          CampaignStreamId(c->id), es::ExpectedVersion::Exactly(c->version), {}};
       {
         es::NewEvent e;
         e.builder().getPayload().initCampaignStarted().setBlockNumber(block_no);
@@ -409,8 +415,8 @@ struct CampaignService::Impl {
         for (const auto& b : block.batches) {
           if (b.dispatched || scheduled) continue;
           events.push_back(MakeTimerScheduled(
-              BatchTimerId(c->id, block.number, b.number) + ":r" + std::to_string(c->version),
-              now, "batch", CampaignStreamId(c->id),
+              BatchTimerId(c->id, block.number, b.number) + ":r" + std::to_string(c->version), now,
+              "batch", CampaignStreamId(c->id),
               nlohmann::json{{"block", block.number}, {"batch", b.number}}.dump()));
           scheduled = true;
         }
@@ -423,8 +429,7 @@ struct CampaignService::Impl {
     }
   }
 
-  Result<Campaign> Migrate(std::string_view id, std::string_view version,
-                           std::string_view actor) {
+  Result<Campaign> Migrate(std::string_view id, std::string_view version, std::string_view actor) {
     std::lock_guard lock(command_mu);
     if (version.empty()) return Status::InvalidArgument("a version is required", "version");
     for (int attempt = 0;; ++attempt) {
@@ -568,8 +573,8 @@ struct CampaignService::Impl {
       } else {
         ++d.failed;
       }
-      fields = internal::IntentFields{key, "opener", c.id, c.from_number, "opener", body, hash,
-                                      d.cap.day()};
+      fields = internal::IntentFields{key,      "opener", c.id, c.from_number,
+                                      "opener", body,     hash, d.cap.day()};
       cmd.build = [&](const Lead&, LeadEvents& events) {
         auto e = events.Add();
         auto sealed = events.SealPersonal(e, [&](es::schema::Personal::Builder p) {
@@ -663,9 +668,9 @@ struct CampaignService::Impl {
     if (batch_no < block->batches.size()) {
       // Exactly the batch delay after this batch's due time, however late this one fired.
       const Micros next = t.due_at + Micros{w.limits.batch_delay_seconds} * kMicrosPerSecond;
-      campaign_append.events.push_back(MakeTimerScheduled(
-          BatchTimerId(c->id, block_no, batch_no + 1), next, "batch", t.target,
-          nlohmann::json{{"block", block_no}, {"batch", batch_no + 1}}.dump()));
+      campaign_append.events.push_back(
+          MakeTimerScheduled(BatchTimerId(c->id, block_no, batch_no + 1), next, "batch", t.target,
+                             nlohmann::json{{"block", block_no}, {"batch", batch_no + 1}}.dump()));
     } else {
       es::NewEvent e;
       e.builder().getPayload().initCampaignCompleted().setReason(
@@ -698,9 +703,9 @@ struct CampaignService::Impl {
     if (c->status == CampaignStatus::kPaused) {
       // Look again in a quarter of an hour: a paused campaign's deferred leads wait with it.
       const Micros later = t.fired_at + 15 * 60 * kMicrosPerSecond;
-      events.push_back(MakeTimerScheduled("send:" + c->id + ":" + lead_id + ":" +
-                                              std::to_string(later),
-                                          later, "send", lead->stream, t.args));
+      events.push_back(
+          MakeTimerScheduled("send:" + c->id + ":" + lead_id + ":" + std::to_string(later), later,
+                             "send", lead->stream, t.args));
     } else {
       NEXTIER_RETURN_IF_ERROR(DispatchLead(d, *lead, events));
     }
@@ -716,8 +721,7 @@ struct CampaignService::Impl {
 };
 
 CampaignService::CampaignService(es::EventStore& store, const Clock& clock,
-                                 WorkflowRegistry& workflows,
-                                 projections::ProjectionRunner& runner,
+                                 WorkflowRegistry& workflows, projections::ProjectionRunner& runner,
                                  const projections::LeadPoolsProjection& pools,
                                  const projections::LeadsProjection& leads,
                                  const projections::SuppressionProjection& suppression,
@@ -744,7 +748,7 @@ Result<Campaign> CampaignService::Resume(std::string_view id, std::string_view a
   return impl_->Resume(id, actor);
 }
 Result<Campaign> CampaignService::Migrate(std::string_view id, std::string_view version,
-                                         std::string_view actor) {
+                                          std::string_view actor) {
   return impl_->Migrate(id, version, actor);
 }
 Result<Campaign> CampaignService::Get(std::string_view campaign_id) {

@@ -59,18 +59,19 @@ struct InboundService::Impl {
     InboundOutcome o;
     o.duplicate = true;
     bool found = false;
-    NEXTIER_RETURN_IF_ERROR(store.ReadAll(
-        r.first_seq, static_cast<size_t>(r.last_seq - r.first_seq + 1),
-        [&](const es::EventView& v) {
-          const auto p = v.event().getPayload();
-          if (p.which() != Which::REPLY_RECEIVED) return true;
-          const auto rr = p.getReplyReceived();
-          if (rr.getLeadId().size() > 0) o.lead_id = Str(rr.getLeadId());
-          o.classification = Str(rr.getClassification());
-          o.gold_label = rr.getGoldLabel();
-          found = true;
-          return false;
-        }));
+    NEXTIER_RETURN_IF_ERROR(store.ReadAll(r.first_seq,
+                                          static_cast<size_t>(r.last_seq - r.first_seq + 1),
+                                          [&](const es::EventView& v) {
+                                            const auto p = v.event().getPayload();
+                                            if (p.which() != Which::REPLY_RECEIVED) return true;
+                                            const auto rr = p.getReplyReceived();
+                                            if (rr.getLeadId().size() > 0)
+                                              o.lead_id = Str(rr.getLeadId());
+                                            o.classification = Str(rr.getClassification());
+                                            o.gold_label = rr.getGoldLabel();
+                                            found = true;
+                                            return false;
+                                          }));
     if (!found) return Status::Internal("inbound: the original reply of a repeat is missing");
     return o;
   }
@@ -96,7 +97,8 @@ struct InboundService::Impl {
 
   Result<InboundOutcome> Receive(const InboundReply& in) {
     if (in.from.empty()) {
-      return Status::InvalidArgument("the reply names no sender", "metaData.Message.senderPhoneNumber");
+      return Status::InvalidArgument("the reply names no sender",
+                                     "metaData.Message.senderPhoneNumber");
     }
     const std::string id = !in.message_id.empty() ? in.message_id : in.delivery_id;
     if (id.empty()) return Status::InvalidArgument("the reply has no identifier", "identifier");
@@ -104,9 +106,9 @@ struct InboundService::Impl {
     const std::string from_hash = store.keys().BlindIndex(projections::kPhonePurpose, in.from);
     // A delivery id seen before (even with another message id) is the same delivery: its
     // stream, created in the reply's unit, holds the outcome to answer with.
-    const std::string delivery_stream =
-        in.delivery_id.empty() || in.delivery_id.size() > 200 ? std::string()
-                                                              : "delivery-" + in.delivery_id;
+    const std::string delivery_stream = in.delivery_id.empty() || in.delivery_id.size() > 200
+                                            ? std::string()
+                                            : "delivery-" + in.delivery_id;
 
     for (int attempt = 0; attempt < 6; ++attempt) {
       if (!delivery_stream.empty()) {
@@ -158,20 +160,18 @@ struct InboundService::Impl {
         es::NewEvent d;
         auto o = d.builder().getPayload().initOpaque();
         o.setKind("inbound-delivery");
-        const std::string summary =
-            nlohmann::json{{"messageId", in.message_id},
-                           {"leadId", out.lead_id ? nlohmann::json(*out.lead_id)
-                                                  : nlohmann::json(nullptr)},
-                           {"classification", out.classification},
-                           {"goldLabel", out.gold_label}}
-                .dump();
+        const std::string summary = nlohmann::json{
+            {"messageId", in.message_id},
+            {"leadId", out.lead_id ? nlohmann::json(*out.lead_id) : nlohmann::json(nullptr)},
+            {"classification", out.classification},
+            {"goldLabel",
+             out.gold_label}}.dump();
         o.setData(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(summary.data()),
                                       summary.size()));
         d.builder().setRecordedAt(now);
         d.builder().setActor(options.actor);
         d.builder().setCommandId(key);
-        unit.push_back(
-            es::StreamAppend{delivery_stream, es::ExpectedVersion::NoStream(), {}});
+        unit.push_back(es::StreamAppend{delivery_stream, es::ExpectedVersion::NoStream(), {}});
         unit.back().events.push_back(std::move(d));
       }
       auto r = store.AppendUnit(std::move(unit), key);
@@ -222,9 +222,8 @@ struct InboundService::Impl {
   }
 
   static void FillReply(es::schema::ReplyReceived::Builder rr, const InboundReply& in,
-                        const std::string& classification, bool gold,
-                        const std::string& from_hash, const std::string& lead_id,
-                        const std::string& sealed) {
+                        const std::string& classification, bool gold, const std::string& from_hash,
+                        const std::string& lead_id, const std::string& sealed) {
     rr.setProviderMessageId(in.message_id);
     rr.setDeliveryId(in.delivery_id);
     rr.setPersonal(DataOf(sealed));
@@ -399,7 +398,8 @@ struct InboundService::Impl {
     if (!delivered && r.event != "MESSAGE_FAILED") {
       return Status::InvalidArgument("unknown webhook event '" + r.event + "'", "event");
     }
-    if (r.message_id.empty()) return Status::InvalidArgument("the receipt has no identifier", "identifier");
+    if (r.message_id.empty())
+      return Status::InvalidArgument("the receipt has no identifier", "identifier");
     ReceiptOutcome out;
     auto lead_id = conversations.LeadOfMessage(r.message_id);
     if (!lead_id.ok()) return lead_id.status();

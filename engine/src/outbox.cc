@@ -62,10 +62,10 @@ struct Outbox::Impl {
 
   uint64_t startup_head = 0;  // intents up to here may have reached the provider before a crash
   std::mutex mu;
-  std::condition_variable cv;         // planner: new intents; senders: work queued
+  std::condition_variable cv;  // planner: new intents; senders: work queued
   std::deque<projections::PendingSend> queue;
-  std::set<std::string> in_flight;    // queued or being sent
-  std::set<std::string> stuck;        // outcomes that could not be stored; not retried
+  std::set<std::string> in_flight;  // queued or being sent
+  std::set<std::string> stuck;      // outcomes that could not be stored; not retried
   bool stop = false;
   bool wake = false;
   std::vector<std::thread> threads;
@@ -75,8 +75,8 @@ struct Outbox::Impl {
   mutable std::mutex stats_mu;
   OutboxStats stats;
 
-  Impl(es::EventStore& s, projections::ProjectionRunner& r,
-       const projections::OutboxProjection& p, SmsProvider& pr, const Clock& c, OutboxOptions o)
+  Impl(es::EventStore& s, projections::ProjectionRunner& r, const projections::OutboxProjection& p,
+       SmsProvider& pr, const Clock& c, OutboxOptions o)
       : store(s), runner(r), pending(p), provider(pr), clock(c), options(std::move(o)) {}
 
   bool Stopping() {
@@ -116,7 +116,8 @@ struct Outbox::Impl {
         inner = Status::Corruption("the intent's sealed message does not decode");
         return false;
       }
-      kj::Array<capnp::word> words = kj::heapArray<capnp::word>(plain->size() / sizeof(capnp::word));
+      kj::Array<capnp::word> words =
+          kj::heapArray<capnp::word>(plain->size() / sizeof(capnp::word));
       std::memcpy(words.begin(), plain->data(), plain->size());
       try {
         capnp::FlatArrayMessageReader reader(words);
@@ -254,8 +255,10 @@ struct Outbox::Impl {
       if (look_up_first) {
         auto found = provider.Lookup(in->key);
         if (!found.ok()) {
-          return RecordUnknown(*in, "after a restart the provider could not say whether it sent "
-                                    "this message: " + found.status().message());
+          return RecordUnknown(*in,
+                               "after a restart the provider could not say whether it sent "
+                               "this message: " +
+                                   found.status().message());
         }
         if (found->has_value()) return RecordOutcome(*in, **found, true);
         look_up_first = false;  // never reached the provider: safe to send

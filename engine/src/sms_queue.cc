@@ -107,8 +107,8 @@ struct SmsQueue::Impl {
     NEXTIER_RETURN_IF_ERROR(cap.Begin(store, campaign->from_number, t.fired_at));
     Micros defer_until = 0;
     if (!Conversational(kind)) {
-      const SendWindow window = CheckSendWindow(t.fired_at, phone, view->state_code,
-                                                w.limits.quiet_hours);
+      const SendWindow window =
+          CheckSendWindow(t.fired_at, phone, view->state_code, w.limits.quiet_hours);
       if (!window.known) return effects;  // no zone: never send
       if (!window.open) {
         defer_until = window.opens_at;
@@ -146,8 +146,8 @@ struct SmsQueue::Impl {
       auto body = workflows::Render(tmpl->text, values);
       if (!body.ok()) return body.status();
       cap.Count(key, lead_id, kind);
-      const internal::IntentFields fields{key, kind, campaign->id, campaign->from_number,
-                                          template_name, *body, hash, cap.day()};
+      const internal::IntentFields fields{key,           kind,  campaign->id, campaign->from_number,
+                                          template_name, *body, hash,         cap.day()};
       LeadCommand cmd;
       cmd.lead_id = lead_id;
       cmd.correlation_id = campaign->id;

@@ -18,8 +18,7 @@ namespace nextier::engine::internal {
 // "opted_out" (anywhere, any campaign), "wrong_number" (for this lead), and, for an opener,
 // "duplicate_number" (another lead's opener went to this number already).
 Result<std::string> SuppressionReason(const projections::SuppressionProjection& suppression,
-                                      std::string_view lead_id, std::string_view hash,
-                                      bool opener);
+                                      std::string_view lead_id, std::string_view hash, bool opener);
 
 // The SMS one fire counts against a from-number's carrier day: read the count (the stream's
 // version) once, add one SmsCapCounted per text, and append them all expecting that count, so

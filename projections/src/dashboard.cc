@@ -99,25 +99,45 @@ Status DashboardProjection::Apply(Txn& txn, const eventstore::EventView& event) 
   std::string_view reply_class;
   bool reply = false;
   switch (payload.which()) {
-    case Which::LEAD_IMPORTED: stage = kRaw; break;
-    case Which::LEAD_ENRICHED: stage = kEnriched; break;
-    case Which::LEAD_QUEUED: stage = kQueued; break;
+    case Which::LEAD_IMPORTED:
+      stage = kRaw;
+      break;
+    case Which::LEAD_ENRICHED:
+      stage = kEnriched;
+      break;
+    case Which::LEAD_QUEUED:
+      stage = kQueued;
+      break;
     case Which::SMS_SENT:
       if (ViewOf(payload.getSmsSent().getKind()) == "opener") stage = kSent;
       break;
-    case Which::SMS_DELIVERED: stage = kDelivered; break;
-    case Which::LEAD_RESPONDED: stage = kResponded; break;
+    case Which::SMS_DELIVERED:
+      stage = kDelivered;
+      break;
+    case Which::LEAD_RESPONDED:
+      stage = kResponded;
+      break;
     case Which::REPLY_RECEIVED:
       reply = true;
       reply_class = ViewOf(payload.getReplyReceived().getClassification());
       stage = kResponded;  // only when on a lead's stream (checked below)
       positive = IsPositive(reply_class);
       break;
-    case Which::LEAD_GOLD_LABELED: stage = kGold; break;
-    case Which::CALL_COMPLETED: stage = kCalled; break;
-    case Which::MEETING_BOOKED: stage = kBooked; break;
-    case Which::LEAD_OPTED_OUT: stage = kOptedOut; break;
-    case Which::LEAD_REJECTED: stage = kRejected; break;
+    case Which::LEAD_GOLD_LABELED:
+      stage = kGold;
+      break;
+    case Which::CALL_COMPLETED:
+      stage = kCalled;
+      break;
+    case Which::MEETING_BOOKED:
+      stage = kBooked;
+      break;
+    case Which::LEAD_OPTED_OUT:
+      stage = kOptedOut;
+      break;
+    case Which::LEAD_REJECTED:
+      stage = kRejected;
+      break;
     default:
       return Status::Ok();
   }
@@ -145,7 +165,8 @@ Status DashboardProjection::Apply(Txn& txn, const eventstore::EventView& event) 
   std::string_view v;
   Status s = txn.Get(totals_, kFunnelKey, &v);
   if (s.ok()) {
-    if (!t.Decode(v)) return Status::Corruption("read models: dashboard.totals row does not decode");
+    if (!t.Decode(v))
+      return Status::Corruption("read models: dashboard.totals row does not decode");
   } else if (s.code() != StatusCode::kNotFound) {
     return s;
   }
@@ -188,16 +209,18 @@ Result<DashboardCounts> DashboardProjection::Read() const {
   Totals t;
   if (!t.Decode(v)) return Status::Corruption("read models: dashboard.totals row does not decode");
   out.seq = t.seq();
-  uint64_t* fields[kStageCount] = {&out.raw,       &out.enriched, &out.queued, &out.sent,
-                                   &out.delivered, &out.responded, &out.gold,  &out.called,
+  uint64_t* fields[kStageCount] = {&out.raw,       &out.enriched,  &out.queued,  &out.sent,
+                                   &out.delivered, &out.responded, &out.gold,    &out.called,
                                    &out.booked,    &out.opted_out, &out.rejected};
   for (int b = 0; b < kStageCount; ++b) *fields[b] = t.stage(b);
   out.positive_leads = t.positive();
   out.replies = t.replies();
-  NEXTIER_RETURN_IF_ERROR(txn->ScanPrefix(totals_, "c", [&](std::string_view k, std::string_view c) {
-    if (k.size() > 1 && c.size() == 8) out.replies_by_class[std::string(k.substr(1))] = GetBe64(c.data());
-    return true;
-  }));
+  NEXTIER_RETURN_IF_ERROR(
+      txn->ScanPrefix(totals_, "c", [&](std::string_view k, std::string_view c) {
+        if (k.size() > 1 && c.size() == 8)
+          out.replies_by_class[std::string(k.substr(1))] = GetBe64(c.data());
+        return true;
+      }));
   return out;
 }
 

@@ -216,8 +216,7 @@ Status LeadsProjection::Apply(Txn& txn, const eventstore::EventView& event) {
     }
     case Which::SMS_DELIVERY_FAILED:
       if (!row.initial_message_id.empty() &&
-          ViewOf(payload.getSmsDeliveryFailed().getProviderMessageId()) ==
-              row.initial_message_id &&
+          ViewOf(payload.getSmsDeliveryFailed().getProviderMessageId()) == row.initial_message_id &&
           (row.state == "queued" || row.state == "sent")) {
         row.state = "failed";
       }

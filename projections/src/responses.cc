@@ -15,8 +15,8 @@ struct Row {
   int64_t at = 0;
   std::string Encode() const {
     std::string out;
-    for (const std::string* s : {&id, &lead_id, &classification, &key_subject, &sealed,
-                                 &campaign_id}) {
+    for (const std::string* s :
+         {&id, &lead_id, &classification, &key_subject, &sealed, &campaign_id}) {
       codec::PutStr(out, *s);
     }
     codec::PutU64(out, gold ? 1 : 0);

@@ -101,8 +101,7 @@ Result<uint64_t> OutboxProjection::Count() const {
 
 // ---- Suppression -----------------------------------------------------------------------------
 
-Result<std::unique_ptr<SuppressionProjection>> SuppressionProjection::Open(
-    ReadModelStore& store) {
+Result<std::unique_ptr<SuppressionProjection>> SuppressionProjection::Open(ReadModelStore& store) {
   std::unique_ptr<SuppressionProjection> p(new SuppressionProjection(store));
   auto* raw = p.get();
   return OpenTables(std::move(p), store, {{&raw->keys_, "suppression.keys"}});
@@ -204,16 +203,16 @@ struct CountsRow {
   CampaignCounts c;
   std::string Encode() const {
     std::string out;
-    for (uint64_t v : {seq, c.queued, c.sent, c.delivered, c.failed, c.responded, c.gold,
-                       c.opted_out}) {
+    for (uint64_t v :
+         {seq, c.queued, c.sent, c.delivered, c.failed, c.responded, c.gold, c.opted_out}) {
       codec::PutU64(out, v);
     }
     return out;
   }
   bool Decode(std::string_view in) {
     codec::Reader r(in);
-    for (uint64_t* v : {&seq, &c.queued, &c.sent, &c.delivered, &c.failed, &c.responded, &c.gold,
-                        &c.opted_out}) {
+    for (uint64_t* v :
+         {&seq, &c.queued, &c.sent, &c.delivered, &c.failed, &c.responded, &c.gold, &c.opted_out}) {
       *v = r.U64();
     }
     return r.ok();
@@ -303,19 +302,33 @@ Status CampaignsProjection::Apply(Txn& txn, const eventstore::EventView& event) 
   s = txn.Get(counts_, campaign, &v);
   if (s.code() == StatusCode::kNotFound) return Status::Ok();  // not a campaign we know
   NEXTIER_RETURN_IF_ERROR(s);
-  if (!row.Decode(v)) return Status::Corruption("read models: campaigns.counts row does not decode");
+  if (!row.Decode(v))
+    return Status::Corruption("read models: campaigns.counts row does not decode");
   if (queued) {
     ++row.c.queued;
   } else {
     flags |= flag;
     switch (flag) {
-      case kSentFlag: ++row.c.sent; break;
-      case kDeliveredFlag: ++row.c.delivered; break;
-      case kFailedFlag: ++row.c.failed; break;
-      case kRespondedFlag: ++row.c.responded; break;
-      case kGoldFlag: ++row.c.gold; break;
-      case kOptedOutFlag: ++row.c.opted_out; break;
-      default: break;
+      case kSentFlag:
+        ++row.c.sent;
+        break;
+      case kDeliveredFlag:
+        ++row.c.delivered;
+        break;
+      case kFailedFlag:
+        ++row.c.failed;
+        break;
+      case kRespondedFlag:
+        ++row.c.responded;
+        break;
+      case kGoldFlag:
+        ++row.c.gold;
+        break;
+      case kOptedOutFlag:
+        ++row.c.opted_out;
+        break;
+      default:
+        break;
     }
   }
   std::string lead_value = campaign;
@@ -361,7 +374,8 @@ Result<CampaignCounts> CampaignsProjection::Counts(std::string_view campaign_id)
   if (s.code() == StatusCode::kNotFound) return CampaignCounts{};
   NEXTIER_RETURN_IF_ERROR(s);
   CountsRow row;
-  if (!row.Decode(v)) return Status::Corruption("read models: campaigns.counts row does not decode");
+  if (!row.Decode(v))
+    return Status::Corruption("read models: campaigns.counts row does not decode");
   return row.c;
 }
 

@@ -3,8 +3,6 @@
 // 403 / 426 before any upgrade, the overview first, at most one overview a second, a response
 // message per reply, a slow client dropped while a fast one keeps receiving, 1,000 clients at
 // once, shutdown closing them).
-#include "nextier/adapters/api_dashboard.h"
-
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -20,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "nextier/adapters/api_dashboard.h"
 #include "nextier/eventstore/event_store.h"
 #include "nextier/projections/dashboard.h"
 #include "testing/http_client.h"
@@ -47,9 +46,7 @@ struct WsClient {
   WsClient() = default;
   WsClient(const WsClient&) = delete;
   WsClient& operator=(const WsClient&) = delete;
-  WsClient(WsClient&& o) noexcept : fd(o.fd), buf(std::move(o.buf)), status(o.status) {
-    o.fd = -1;
-  }
+  WsClient(WsClient&& o) noexcept : fd(o.fd), buf(std::move(o.buf)), status(o.status) { o.fd = -1; }
   ~WsClient() {
     if (fd >= 0) ::close(fd);
   }
@@ -95,8 +92,8 @@ bool ReadUpgradeResponse(WsClient& c, std::chrono::milliseconds timeout = 10s) {
   const auto deadline = SteadyClock::now() + timeout;
   size_t end;
   while ((end = c.buf.find("\r\n\r\n")) == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                            SteadyClock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
     if (left <= 0ms || !Fill(c, left)) return false;
   }
   c.header = c.buf.substr(0, end + 4);
@@ -149,8 +146,10 @@ int ReadMessage(WsClient& c, std::string* out, std::chrono::milliseconds timeout
       size_t at = 2;
       bool complete = true;
       if (len == 126) {
-        if (c.buf.size() < 4) complete = false;
-        else len = (static_cast<unsigned char>(c.buf[2]) << 8) | static_cast<unsigned char>(c.buf[3]);
+        if (c.buf.size() < 4)
+          complete = false;
+        else
+          len = (static_cast<unsigned char>(c.buf[2]) << 8) | static_cast<unsigned char>(c.buf[3]);
         at = 4;
       } else if (len == 127) {
         if (c.buf.size() < 10) {
@@ -242,12 +241,11 @@ class DashboardWsTest : public ::testing::Test {
     o.port = 0;
     o.threads = threads;
     o.shutdown_grace = 5s;
-    server_ = std::make_unique<Server>(
-        o,
-        std::vector<ApiKey>{{kOps, Role::kOps, "alice"},
-                            {kAgent, Role::kAgent, "bob"},
-                            {kAuditor, Role::kAuditor, "carol"}},
-        nullptr);
+    server_ = std::make_unique<Server>(o,
+                                       std::vector<ApiKey>{{kOps, Role::kOps, "alice"},
+                                                           {kAgent, Role::kAgent, "bob"},
+                                                           {kAuditor, Role::kAuditor, "carol"}},
+                                       nullptr);
     pool_ = std::make_unique<WorkPool>(2);
     RegisterDashboardRoutes(*server_, sources_, *feed_, *pool_, ws);
     ASSERT_OK(server_->Start());

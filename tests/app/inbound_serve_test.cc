@@ -21,11 +21,11 @@
 namespace nextier {
 namespace {
 
-using nlohmann::json;
 using nextier::testing::BodyOf;
 using nextier::testing::HttpCall;
 using nextier::testing::RawRequest;
 using nextier::testing::StatusOf;
+using nlohmann::json;
 
 constexpr char kOps[] = "ops-key-0001";
 constexpr char kAgent[] = "agent-key-0001";
@@ -39,8 +39,8 @@ class ServeProcess : public nextier::testing::ServeProcess {
       : nextier::testing::ServeProcess(NEXTIER_BINARY, args) {}
 };
 
-json Call(uint16_t port, const std::string& method, const std::string& path,
-          const std::string& key, const json& body, int expect) {
+json Call(uint16_t port, const std::string& method, const std::string& path, const std::string& key,
+          const json& body, int expect) {
   const std::string res = HttpCall(port, method, path, key, body.is_null() ? "" : body.dump());
   EXPECT_EQ(StatusOf(res), expect) << method << " " << path << ": " << res;
   return json::parse(BodyOf(res), nullptr, false);
@@ -74,14 +74,13 @@ std::string PostWebhook(uint16_t port, const std::string& body, const std::strin
   std::string headers;
   if (skip != "timestamp") headers += "X-SignalHouse-Timestamp: " + stamp + "\r\n";
   if (skip != "signature") {
-    headers += "X-SignalHouse-Signature: " + adapters::WebhookSignature(secret, stamp, body) +
-               "\r\n";
+    headers +=
+        "X-SignalHouse-Signature: " + adapters::WebhookSignature(secret, stamp, body) + "\r\n";
   }
   if (skip != "delivery") headers += "X-SignalHouse-Delivery-Id: " + delivery + "\r\n";
   return RawRequest(port, "POST /api/webhooks/sms-response HTTP/1.1\r\nHost: localhost\r\n" +
                               headers + "Content-Type: application/json\r\nContent-Length: " +
-                              std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
-                              body);
+                              std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
 }
 
 std::string Reply(const std::string& id, const std::string& from, const std::string& text) {
@@ -116,15 +115,15 @@ void Advance(uint16_t port, int seconds) {
 std::map<std::string, std::string> TextedLeads(uint16_t port, int rows) {
   const std::string csv = Csv(rows);
   const std::string up = RawRequest(
-      port, "POST /api/data-hub/upload?name=o.csv HTTP/1.1\r\nHost: localhost\r\n"
-            "Authorization: Bearer ops-key-0001\r\nContent-Type: text/csv\r\nContent-Length: " +
-                std::to_string(csv.size()) + "\r\nConnection: close\r\n\r\n" + csv);
+      port,
+      "POST /api/data-hub/upload?name=o.csv HTTP/1.1\r\nHost: localhost\r\n"
+      "Authorization: Bearer ops-key-0001\r\nContent-Type: text/csv\r\nContent-Length: " +
+          std::to_string(csv.size()) + "\r\nConnection: close\r\n\r\n" + csv);
   EXPECT_EQ(StatusOf(up), 202) << up;
   json job = Call(port, "POST", "/api/skip-trace/start", kOps, json::object(), 202)["job"];
   for (int i = 0; i < 300 && job["status"] != "done"; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    job = Call(port, "GET", "/api/skip-trace/status/" + std::string(job["id"]), kOps, nullptr,
-               200);
+    job = Call(port, "GET", "/api/skip-trace/status/" + std::string(job["id"]), kOps, nullptr, 200);
   }
   json c = Call(port, "POST", "/api/campaigns/create", kOps,
                 {{"name", "Owners"}, {"workflow", "business-owners"}, {"fromNumber", kFrom}},
@@ -187,8 +186,8 @@ TEST_F(InboundServeTest, BadSignaturesAreRefusedAndStoreNothing) {
   EXPECT_TRUE(r["leadId"].is_null());
   EXPECT_EQ(r["classification"], "POSITIVE");
   EXPECT_FALSE(r["goldLabel"]);
-  list = GetUntil(p.port(), "/api/responses", kAgent,
-                  [](const json& j) { return ItemCount(j) == 1; });
+  list =
+      GetUntil(p.port(), "/api/responses", kAgent, [](const json& j) { return ItemCount(j) == 1; });
   ASSERT_EQ(list["items"].size(), 1u);
   EXPECT_EQ(list["items"][0]["from"], "+12125550100");
   EXPECT_EQ(list["items"][0]["body"], "yes please");
@@ -219,8 +218,8 @@ TEST_F(InboundServeTest, EachClassHasItsEffectAndARedeliveryIsProcessedOnce) {
     EXPECT_EQ(r["goldLabel"], true);
   }
   // The same delivery id again, even under another message id: the original answer.
-  json again = json::parse(BodyOf(PostWebhook(
-      p.port(), Reply("in-gold-resent", gold_phone, "pat.smith@gmail.com"), "d-gold")));
+  json again = json::parse(BodyOf(
+      PostWebhook(p.port(), Reply("in-gold-resent", gold_phone, "pat.smith@gmail.com"), "d-gold")));
   EXPECT_EQ(again["classification"], "EMAIL");
   EXPECT_EQ(again["duplicate"], true);
   json lead = GetUntil(p.port(), "/api/leads/" + gold_lead, kOps,
@@ -233,8 +232,8 @@ TEST_F(InboundServeTest, EachClassHasItsEffectAndARedeliveryIsProcessedOnce) {
   EXPECT_EQ(gold["items"][0]["email"], "pat.smith@gmail.com");
   EXPECT_EQ(gold["items"][0]["phone"], gold_phone);
   EXPECT_EQ(gold["items"][0]["phoneVerified"], true);
-  json queue = GetUntil(p.port(), "/api/call-queue", kAgent,
-                        [](const json& j) { return ItemCount(j) > 0; });
+  json queue =
+      GetUntil(p.port(), "/api/call-queue", kAgent, [](const json& j) { return ItemCount(j) > 0; });
   ASSERT_EQ(queue["items"].size(), 1u);
   EXPECT_EQ(queue["items"][0]["leadId"], gold_lead);
   EXPECT_EQ(queue["items"][0]["status"], "pending");
@@ -246,13 +245,13 @@ TEST_F(InboundServeTest, EachClassHasItsEffectAndARedeliveryIsProcessedOnce) {
     EXPECT_EQ(r["classification"], "OPT_OUT");
   }
   // POSITIVE, NEGATIVE, HELP.
-  EXPECT_EQ(json::parse(BodyOf(PostWebhook(p.port(), Reply("in-pos", positive_phone,
-                                                           "Yes, I'm interested. How much?"),
-                                           "d-pos")))["classification"],
-            "POSITIVE");
   EXPECT_EQ(json::parse(BodyOf(PostWebhook(
-                p.port(), Reply("in-neg", negative_phone, "Not interested, thanks"),
-                "d-neg")))["classification"],
+                p.port(), Reply("in-pos", positive_phone, "Yes, I'm interested. How much?"),
+                "d-pos")))["classification"],
+            "POSITIVE");
+  EXPECT_EQ(json::parse(BodyOf(
+                PostWebhook(p.port(), Reply("in-neg", negative_phone, "Not interested, thanks"),
+                            "d-neg")))["classification"],
             "NEGATIVE");
   EXPECT_EQ(json::parse(BodyOf(PostWebhook(p.port(), Reply("in-help", help_phone, "HELP"),
                                            "d-help")))["classification"],
@@ -279,7 +278,8 @@ TEST_F(InboundServeTest, EachClassHasItsEffectAndARedeliveryIsProcessedOnce) {
   PostWebhook(p.port(), Reply("in-pos-2", positive_phone, "yes"), "d-pos-2");
   Advance(p.port(), 1);
   int to_positive = 0;
-  for (const auto& m : OutboxOfKind(p.port(), "autoreply")) to_positive += m["to"] == positive_phone;
+  for (const auto& m : OutboxOfKind(p.port(), "autoreply"))
+    to_positive += m["to"] == positive_phone;
   EXPECT_EQ(to_positive, 1);
 
   // The opted-out number never gets anything again, follow-ups included.
@@ -298,8 +298,8 @@ TEST_F(InboundServeTest, EachClassHasItsEffectAndARedeliveryIsProcessedOnce) {
   }
   EXPECT_FALSE(OutboxOfKind(p.port(), "followup").empty());
 
-  json responses = Call(p.port(), "GET", "/api/responses?classification=OPT_OUT", kOps, nullptr,
-                        200);
+  json responses =
+      Call(p.port(), "GET", "/api/responses?classification=OPT_OUT", kOps, nullptr, 200);
   EXPECT_EQ(responses["items"].size(), 2u);
   json emails = Call(p.port(), "GET", "/api/responses?classification=EMAIL", kOps, nullptr, 200);
   EXPECT_EQ(emails["items"].size(), 1u);  // the redeliveries stored nothing
@@ -354,8 +354,8 @@ TEST_F(InboundServeTest, TheWholeJourneyEndsInABookedMeetingWithThreeReminders) 
   const auto texted = TextedLeads(p.port(), 8);
   ASSERT_FALSE(texted.empty());
   const auto& [lead, phone] = *texted.begin();
-  json r = json::parse(BodyOf(
-      PostWebhook(p.port(), Reply("in-1", phone, "yes! owner@shop-one.com"), "d-1")));
+  json r = json::parse(
+      BodyOf(PostWebhook(p.port(), Reply("in-1", phone, "yes! owner@shop-one.com"), "d-1")));
   ASSERT_EQ(r["goldLabel"], true) << r.dump();
 
   json queue = GetUntil(p.port(), "/api/call-queue?status=pending", kAgent,

@@ -18,11 +18,11 @@
 namespace nextier {
 namespace {
 
-using nlohmann::json;
 using nextier::testing::BodyOf;
 using nextier::testing::HttpCall;
 using nextier::testing::RawRequest;
 using nextier::testing::StatusOf;
+using nlohmann::json;
 
 constexpr char kOps[] = "ops-key-0001";
 constexpr char kAdmin[] = "admin-key-0001";
@@ -45,8 +45,8 @@ std::string Csv(int rows) {
   return csv;
 }
 
-json Call(uint16_t port, const std::string& method, const std::string& path,
-          const std::string& key, const json& body, int expect) {
+json Call(uint16_t port, const std::string& method, const std::string& path, const std::string& key,
+          const json& body, int expect) {
   const std::string res = HttpCall(port, method, path, key, body.is_null() ? "" : body.dump());
   EXPECT_EQ(StatusOf(res), expect) << method << " " << path << ": " << res;
   return json::parse(BodyOf(res), nullptr, false);
@@ -118,8 +118,8 @@ TEST(SmsQueueServeTest, SkipTraceCampaignAndBatchesThroughTheHttpApi) {
   EXPECT_LT(enriched, 600 * 95 / 100);
 
   const std::string id = CreateCampaign(p.port());
-  json started = Call(p.port(), "POST", "/api/campaigns/" + id + "/start", kOps, nullptr,
-                      200)["campaign"];
+  json started =
+      Call(p.port(), "POST", "/api/campaigns/" + id + "/start", kOps, nullptr, 200)["campaign"];
   EXPECT_EQ(started["status"], "active");
   ASSERT_EQ(started["blocks"].size(), 1u);
   EXPECT_EQ(started["blocks"][0]["size"], enriched);
@@ -178,8 +178,9 @@ TEST(SmsQueueServeTest, SkipTraceCampaignAndBatchesThroughTheHttpApi) {
   wf["pitch"] = "Know what your business is worth today";
   const std::string new_version =
       Call(p.port(), "PUT", "/api/workflows/business-owners", kOps, wf, 201)["version"];
-  EXPECT_EQ(Call(p.port(), "GET", "/api/campaigns/" + id, kOps, nullptr, 200)["workflow"]["version"],
-            old_version);
+  EXPECT_EQ(
+      Call(p.port(), "GET", "/api/campaigns/" + id, kOps, nullptr, 200)["workflow"]["version"],
+      old_version);
   json migrated = Call(p.port(), "POST", "/api/campaigns/" + id + "/migrate", kOps,
                        {{"version", new_version}}, 200)["campaign"];
   EXPECT_EQ(migrated["workflow"]["version"], new_version);
@@ -190,11 +191,9 @@ TEST(SmsQueueServeTest, SkipTraceCampaignAndBatchesThroughTheHttpApi) {
   Call(p.port(), "POST", "/api/campaigns/" + id + "/start", kOps, nullptr, 409);
   Call(p.port(), "POST", "/api/campaigns/nope/start", kOps, nullptr, 404);
   json bad = Call(p.port(), "POST", "/api/campaigns/create", kOps,
-                  {{"name", "x"}, {"workflow", "business-owners"}, {"fromNumber", "5551234"}},
-                  400);
+                  {{"name", "x"}, {"workflow", "business-owners"}, {"fromNumber", "5551234"}}, 400);
   EXPECT_EQ(bad["error"]["field"], "fromNumber");
-  Call(p.port(), "POST", "/api/campaigns/create", kOps, {{"name", "x"}, {"workflow", "nope"}},
-       400);
+  Call(p.port(), "POST", "/api/campaigns/create", kOps, {{"name", "x"}, {"workflow", "nope"}}, 400);
   Call(p.port(), "GET", "/api/campaigns", "agent-key-0001", nullptr, 403);
   EXPECT_EQ(p.Terminate(), 0) << p.output();
 }

@@ -160,9 +160,9 @@ struct Node {
     counts = Take(pj::CampaignsProjection::Open(*models), "campaigns projection");
     timers = Take(pj::PendingTimers::Open(*models), "pending timers");
     runner = std::make_unique<pj::ProjectionRunner>(*store, *models);
-    for (pj::Projection* p : std::initializer_list<pj::Projection*>{
-             leads.get(), pools.get(), outbox_pending.get(), suppression.get(), counts.get(),
-             timers.get()}) {
+    for (pj::Projection* p :
+         std::initializer_list<pj::Projection*>{leads.get(), pools.get(), outbox_pending.get(),
+                                                suppression.get(), counts.get(), timers.get()}) {
       Check(runner->Add(*p), "add projection");
     }
     Check(runner->Start(), "start projections");
@@ -214,9 +214,8 @@ struct Node {
     const std::string hash = store->keys().BlindIndex(pj::kPhonePurpose, phone);
     enrich.build = [&](const en::Lead&, en::LeadEvents& out) {
       auto e = out.Add();
-      auto sealed = out.SealPersonal(e, [&](es::schema::Personal::Builder p) {
-        p.initPhones(1).set(0, phone);
-      });
+      auto sealed = out.SealPersonal(
+          e, [&](es::schema::Personal::Builder p) { p.initPhones(1).set(0, phone); });
       if (!sealed.ok()) return sealed.status();
       auto le = e.getPayload().initLeadEnriched();
       le.setHumanId("NXT-" + id);
@@ -296,19 +295,18 @@ RunResult RunOnce(const std::string& dir, const std::string& workflows, int lead
   r.total_ms = Ms(t3 - t0);
   r.sandbox_count = Take(node.sandbox->Count(), "sandbox count");
   r.sms_per_s = static_cast<double>(r.sandbox_count) / (r.total_ms / 1e3);
-  r.events_per_sms =
-      static_cast<double>(after.events - before.events) / static_cast<double>(leads);
+  r.events_per_sms = static_cast<double>(after.events - before.events) / static_cast<double>(leads);
   r.commits = after.commits - before.commits;
   if (started.blocks.empty() || started.blocks[0].lead_ids.size() != static_cast<size_t>(leads)) {
     std::printf("WARNING: the block holds %zu leads, not %d\n",
                 started.blocks.empty() ? size_t{0} : started.blocks[0].lead_ids.size(), leads);
   }
-  Check(node.store->ReadAll(head_before + 1, SIZE_MAX,
-                            [&](const es::EventView& ev) {
-                              ++r.by_type[std::string(
-                                  es::PayloadTypeName(ev.event().getPayload().which()))];
-                              return true;
-                            }),
+  Check(node.store->ReadAll(
+            head_before + 1, SIZE_MAX,
+            [&](const es::EventView& ev) {
+              ++r.by_type[std::string(es::PayloadTypeName(ev.event().getPayload().which()))];
+              return true;
+            }),
         "read log");
   return r;
 }
@@ -327,8 +325,9 @@ double SandboxAlone(const std::string& dir, int n, int threads) {
         sms.message_key = "bench:" + std::to_string(i);
         sms.from = kFrom;
         sms.to = Phone("212", i);
-        sms.body = "Hi Pat, GIANNA with Nextier. Ever wonder what Acme could sell for? We do "
-                   "free, confidential valuations for owners. Reply STOP to opt out";
+        sms.body =
+            "Hi Pat, GIANNA with Nextier. Ever wonder what Acme could sell for? We do "
+            "free, confidential valuations for owners. Reply STOP to opt out";
         sms.kind = "opener";
         sms.campaign_id = "bench";
         sms.lead_id = std::to_string(i + 1);
@@ -354,8 +353,8 @@ void PrintRun(const char* label, const RunResult& r, int leads) {
       label, r.start_ms, r.plan_ms, r.sent_during_plan, r.drain_ms, r.total_ms, r.sms_per_s,
       r.events_per_sms, static_cast<unsigned long long>(r.commits), r.sandbox_count, r.setup_ms);
   if (r.sandbox_count != static_cast<size_t>(leads)) {
-    std::printf("WARNING: %s: the sandbox accepted %zu SMS, expected %d\n", label,
-                r.sandbox_count, leads);
+    std::printf("WARNING: %s: the sandbox accepted %zu SMS, expected %d\n", label, r.sandbox_count,
+                leads);
   }
 }
 

@@ -48,11 +48,11 @@
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 using nextier::testing::BodyOf;
 using nextier::testing::HttpCall;
 using nextier::testing::RawRequest;
 using nextier::testing::StatusOf;
+using nlohmann::json;
 
 constexpr char kSecret[] = "bench-webhook-secret";
 constexpr char kOps[] = "ops-key-0001";
@@ -194,7 +194,8 @@ void SignReplies(const std::string& prefix, const std::string& run, int threads,
 void WriteScript(const std::string& path, const std::string& prefix) {
   std::ofstream out(path, std::ios::trunc);
   out << R"LUA(-- Each request is the next pre-signed reply of this thread's file.
-local prefix = ")LUA" << prefix << R"LUA("
+local prefix = ")LUA"
+      << prefix << R"LUA("
 local counter = 0
 local threads = {}
 function setup(thread)
@@ -215,7 +216,8 @@ function request()
     line = f:read("*l")
   end
   local ts, sig, dlv, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
-  return wrk.format("POST", ")LUA" << kPath << R"LUA(", {
+  return wrk.format("POST", ")LUA"
+      << kPath << R"LUA(", {
     ["Content-Type"] = "application/json",
     ["X-SignalHouse-Timestamp"] = ts,
     ["X-SignalHouse-Signature"] = sig,
@@ -238,8 +240,8 @@ WrkResult RunWrk(const std::string& wrk, const Options& o, const std::string& sc
                  uint16_t port) {
   const std::string cmd = wrk + " -t" + std::to_string(o.threads) + " -c" +
                           std::to_string(o.connections) + " -d" + std::to_string(o.seconds) +
-                          "s --latency -s " + script + " http://127.0.0.1:" +
-                          std::to_string(port) + kPath + " 2>&1";
+                          "s --latency -s " + script + " http://127.0.0.1:" + std::to_string(port) +
+                          kPath + " 2>&1";
   std::printf("  $ %s\n", cmd.c_str());
   const std::string out = Run(cmd);
   WrkResult r;
@@ -275,13 +277,13 @@ void PrintResult(const char* name, const WrkResult& r) {
     std::printf("%-8s wrk gave no result\n", name);
     return;
   }
-  std::printf("%-8s %10.0f req/s  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms  (%llu requests in "
-              "%.2f s, %llu non-2xx, %llu socket errors%s)\n",
-              name, r.Rate(), r.p50_ms, r.p99_ms, r.max_ms,
-              static_cast<unsigned long long>(r.requests), r.seconds,
-              static_cast<unsigned long long>(r.non2xx),
-              static_cast<unsigned long long>(r.socket_errors),
-              r.wrapped > 0 ? ", RAN OUT OF DISTINCT REPLIES: raise --replies" : "");
+  std::printf(
+      "%-8s %10.0f req/s  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms  (%llu requests in "
+      "%.2f s, %llu non-2xx, %llu socket errors%s)\n",
+      name, r.Rate(), r.p50_ms, r.p99_ms, r.max_ms, static_cast<unsigned long long>(r.requests),
+      r.seconds, static_cast<unsigned long long>(r.non2xx),
+      static_cast<unsigned long long>(r.socket_errors),
+      r.wrapped > 0 ? ", RAN OUT OF DISTINCT REPLIES: raise --replies" : "");
   std::fflush(stdout);
 }
 
@@ -326,8 +328,8 @@ class Nginx {
   bool ready_ = false;
 };
 
-json Call(uint16_t port, const std::string& method, const std::string& path,
-          const std::string& key, const json& body = nullptr) {
+json Call(uint16_t port, const std::string& method, const std::string& path, const std::string& key,
+          const json& body = nullptr) {
   const std::string res = HttpCall(port, method, path, key, body.is_null() ? "" : body.dump());
   return json::parse(BodyOf(res), nullptr, false);
 }
@@ -351,11 +353,12 @@ std::string Csv(int rows) {
 // until the openers stop coming. Returns the numbers that were texted.
 std::vector<std::string> TextedNumbers(uint16_t port, int rows) {
   const std::string csv = Csv(rows);
-  const std::string up = RawRequest(
-      port, "POST /api/data-hub/upload?name=bench.csv HTTP/1.1\r\nHost: localhost\r\n"
-            "Authorization: Bearer " + std::string(kOps) +
-                "\r\nContent-Type: text/csv\r\nContent-Length: " + std::to_string(csv.size()) +
-                "\r\nConnection: close\r\n\r\n" + csv);
+  const std::string up =
+      RawRequest(port,
+                 "POST /api/data-hub/upload?name=bench.csv HTTP/1.1\r\nHost: localhost\r\n"
+                 "Authorization: Bearer " +
+                     std::string(kOps) + "\r\nContent-Type: text/csv\r\nContent-Length: " +
+                     std::to_string(csv.size()) + "\r\nConnection: close\r\n\r\n" + csv);
   if (StatusOf(up) != 202) {
     std::printf("  upload failed: %s\n", up.c_str());
     return {};
@@ -367,7 +370,8 @@ std::vector<std::string> TextedNumbers(uint16_t port, int rows) {
     if (!job.is_object()) break;
   }
   const json c = Call(port, "POST", "/api/campaigns/create", kOps,
-                      {{"name", "Bench"}, {"workflow", "business-owners"},
+                      {{"name", "Bench"},
+                       {"workflow", "business-owners"},
                        {"fromNumber", kCampaignNumber}})["campaign"];
   if (!c.is_object()) {
     std::printf("  campaign create failed\n");
@@ -382,10 +386,10 @@ std::vector<std::string> TextedNumbers(uint16_t port, int rows) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     std::string cursor;
     for (;;) {
-      const json page = Call(port, "GET",
-                             "/api/sandbox/outbox?limit=1000" +
-                                 (cursor.empty() ? std::string() : "&cursor=" + cursor),
-                             kOps);
+      const json page = Call(
+          port, "GET",
+          "/api/sandbox/outbox?limit=1000" + (cursor.empty() ? std::string() : "&cursor=" + cursor),
+          kOps);
       if (!page.is_object()) break;
       for (const auto& m : page["items"]) {
         if (m["leadId"].is_string() && !m["leadId"].get<std::string>().empty()) {
@@ -416,9 +420,9 @@ std::string SimClockNow() {
 WrkResult ServeRun(const std::string& name, const std::string& wrk, const Options& o,
                    const fs::path& dir, bool real_leads) {
   const fs::path data = dir / ("data-" + name);
-  nextier::testing::ServeProcess serve(NEXTIER_BINARY, "--data " + data.string() +
-                                                           " --provider sandbox --sim-clock " +
-                                                           SimClockNow());
+  nextier::testing::ServeProcess serve(
+      NEXTIER_BINARY,
+      "--data " + data.string() + " --provider sandbox --sim-clock " + SimClockNow());
   if (serve.port() == 0) {
     std::printf("  serve did not start: %s\n", serve.output().c_str());
     return {};
@@ -506,15 +510,16 @@ int main(int argc, char** argv) {
   }
   setenv("NEXTIER_WEBHOOK_SECRET", kSecret, 1);
   const unsigned cores = std::thread::hardware_concurrency();
-  std::printf("webhook_bench: %u cores (shared by wrk, the server and its writer); wrk -t%d "
-              "-c%d -d%ds keep-alive; %zu distinct pre-signed replies per wrk thread\n",
-              cores, o.threads, o.connections, o.seconds, o.replies_per_thread);
+  std::printf(
+      "webhook_bench: %u cores (shared by wrk, the server and its writer); wrk -t%d "
+      "-c%d -d%ds keep-alive; %zu distinct pre-signed replies per wrk thread\n",
+      cores, o.threads, o.connections, o.seconds, o.replies_per_thread);
   std::printf("  %s", Run(wrk + " --version 2>&1 | head -1").c_str());
   std::printf("  %s", Run(nginx + " -v 2>&1").c_str());
   std::fflush(stdout);
 
-  const fs::path dir = fs::temp_directory_path() /
-                       ("nextier-webhook-bench-" + std::to_string(getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("nextier-webhook-bench-" + std::to_string(getpid()));
   fs::create_directories(dir);
   fs::permissions(dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                            fs::perms::others_read | fs::perms::others_exec);

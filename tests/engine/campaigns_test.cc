@@ -101,9 +101,9 @@ struct Rig {
     counts = pj::CampaignsProjection::Open(*models).value();
     timers = pj::PendingTimers::Open(*models).value();
     runner = std::make_unique<pj::ProjectionRunner>(*store, *models);
-    for (pj::Projection* p : std::initializer_list<pj::Projection*>{
-             leads.get(), pools.get(), outbox_pending.get(), suppression.get(), counts.get(),
-             timers.get()}) {
+    for (pj::Projection* p :
+         std::initializer_list<pj::Projection*>{leads.get(), pools.get(), outbox_pending.get(),
+                                                suppression.get(), counts.get(), timers.get()}) {
       Status s = runner->Add(*p);
       if (!s.ok()) throw std::runtime_error(s.ToString());
     }
@@ -111,8 +111,8 @@ struct Rig {
     Status s = registry->LoadLogAndDirectory(std::string(NEXTIER_SOURCE_DIR) + "/workflows");
     if (!s.ok()) throw std::runtime_error(s.ToString());
     timer_service = std::make_unique<TimerService>(*store, *runner, *timers, clock);
-    campaigns = std::make_unique<CampaignService>(*store, clock, *registry, *runner, *pools,
-                                                  *leads, *suppression);
+    campaigns = std::make_unique<CampaignService>(*store, clock, *registry, *runner, *pools, *leads,
+                                                  *suppression);
     campaigns->RegisterTimerHandlers(*timer_service);
     s = timer_service->Start();
     if (!s.ok()) throw std::runtime_error(s.ToString());
@@ -157,9 +157,8 @@ struct Rig {
     const std::string hash = store->keys().BlindIndex(pj::kPhonePurpose, phone);
     enrich.build = [&](const Lead&, LeadEvents& out) {
       auto e = out.Add();
-      auto sealed = out.SealPersonal(e, [&](es::schema::Personal::Builder p) {
-        p.initPhones(1).set(0, phone);
-      });
+      auto sealed = out.SealPersonal(
+          e, [&](es::schema::Personal::Builder p) { p.initPhones(1).set(0, phone); });
       if (!sealed.ok()) return sealed.status();
       auto le = e.getPayload().initLeadEnriched();
       le.setHumanId("NXT-" + id);

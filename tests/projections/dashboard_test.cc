@@ -43,9 +43,8 @@ class DashboardTest : public ::testing::Test {
     ASSERT_OK(log_->Append(stream, es::ExpectedVersion::Any(), std::move(v)));
   }
   void Import(const std::string& id) {
-    Append("lead-" + id, [&](es::schema::Event::Builder b) {
-      b.getPayload().initLeadImported().setLeadId(id);
-    });
+    Append("lead-" + id,
+           [&](es::schema::Event::Builder b) { b.getPayload().initLeadImported().setLeadId(id); });
   }
   void Enrich(const std::string& id) {
     Append("lead-" + id, [](es::schema::Event::Builder b) { b.getPayload().initLeadEnriched(); });
@@ -111,8 +110,8 @@ class DashboardTest : public ::testing::Test {
 };
 
 void ExpectFunnel(const DashboardCounts& c, std::vector<uint64_t> want) {
-  const std::vector<uint64_t> got = {c.raw,       c.enriched, c.queued, c.sent,
-                                     c.delivered, c.responded, c.gold,  c.called,
+  const std::vector<uint64_t> got = {c.raw,       c.enriched,  c.queued,  c.sent,
+                                     c.delivered, c.responded, c.gold,    c.called,
                                      c.booked,    c.opted_out, c.rejected};
   EXPECT_EQ(got, want) << "raw enriched queued sent delivered responded gold called booked "
                           "optedOut rejected";

@@ -134,10 +134,10 @@ class DashboardFeed {
   std::condition_variable cv_;
   std::vector<Client> clients_;
   bool stop_ = false;
-  bool stale_ = true;          // something changed since the cached overview was built
-  std::string cached_;         // the last overview message ("" before the first)
-  std::string cached_content_; // its data without asOf, to skip unchanged overviews
-  uint64_t version_ = 0;       // bumped when cached_ changes
+  bool stale_ = true;           // something changed since the cached overview was built
+  std::string cached_;          // the last overview message ("" before the first)
+  std::string cached_content_;  // its data without asOf, to skip unchanged overviews
+  uint64_t version_ = 0;        // bumped when cached_ changes
   std::chrono::steady_clock::time_point last_build_{};
   uint64_t built_ = 0;
 

@@ -27,8 +27,8 @@ struct WebhookOptions {
   int64_t max_skew_ms = 5 * 60 * 1000;
 };
 
-void RegisterWebhookRoutes(Server& server, engine::InboundService& inbound,
-                           WebhookOptions options, WorkPool& pool);
+void RegisterWebhookRoutes(Server& server, engine::InboundService& inbound, WebhookOptions options,
+                           WorkPool& pool);
 
 // GET /api/responses?classification=&campaign= and GET /api/responses/gold-labels (ops, agent).
 void RegisterResponseRoutes(Server& server, const projections::ResponsesProjection& responses);

@@ -59,10 +59,10 @@ struct CampaignBatch {
   uint32_t number = 0;
   uint32_t size = 0;
   bool dispatched = false;
-  Micros sent_at = 0;  // when dispatched
-  uint32_t sent = 0;       // intents made at dispatch
-  uint32_t deferred = 0;   // waiting for quiet hours or the cap
-  uint32_t failed = 0;     // suppressed or without a time zone
+  Micros sent_at = 0;     // when dispatched
+  uint32_t sent = 0;      // intents made at dispatch
+  uint32_t deferred = 0;  // waiting for quiet hours or the cap
+  uint32_t failed = 0;    // suppressed or without a time zone
 };
 
 struct CampaignBlock {
@@ -98,7 +98,7 @@ std::string SmsCapStreamId(std::string_view from_number, std::string_view day);
 
 struct CreateCampaign {
   std::string name;
-  std::string workflow;  // workflow id; its latest version is pinned
+  std::string workflow;                 // workflow id; its latest version is pinned
   std::string signalhouse_campaign_id;  // default: the workflow's
   std::string from_number;              // E.164; default: the workflow's
   std::string ai_worker;                // default: the workflow's

@@ -46,7 +46,7 @@ struct InboundReply {
   std::string from;         // E.164, the person
   std::string to;           // E.164, our number it wrote to
   std::string body;
-  std::string raw_body;     // the webhook's body as received, kept (sealed) as evidence
+  std::string raw_body;  // the webhook's body as received, kept (sealed) as evidence
 };
 
 struct InboundOutcome {

@@ -39,7 +39,7 @@ namespace nextier::engine {
 
 struct OutboxOptions {
   int senders = 4;
-  std::string status_callback_url;  // handed to the provider for delivery receipts
+  std::string status_callback_url;              // handed to the provider for delivery receipts
   std::chrono::milliseconds retry_pause{2000};  // after a 429 or an unreachable provider
   int max_unavailable_retries = 5;  // Send answered Unavailable and Lookup said "never seen"
   std::string actor = "system:outbox";

@@ -77,8 +77,8 @@ struct SkipTraceQuery {
   std::string last_name;
   std::string street;
   std::string city;
-  std::string state;  // two letters
-  std::string zip;    // five digits
+  std::string state;       // two letters
+  std::string zip;         // five digits
   bool is_entity = false;  // the owner is a company/trust (a sandbox never finds one)
 };
 

@@ -33,7 +33,7 @@ std::vector<std::string> ZonesForState(std::string_view state);
 std::vector<std::string> AreaCodesForState(std::string_view state);
 
 struct SendWindow {
-  bool open = false;    // a text may go out at `now`
+  bool open = false;  // a text may go out at `now`
   // false: never send. No zone could be found, or the window is empty (start == end), or the
   // recipient's zones are never all inside it at once (zones far apart, a short window).
   bool known = false;

@@ -28,7 +28,7 @@
 namespace nextier::projections {
 
 struct ResponseView {
-  std::string id;  // the provider's message id of the inbound text
+  std::string id;       // the provider's message id of the inbound text
   std::string lead_id;  // "" for a reply from an unknown number
   std::string from;
   std::string body;

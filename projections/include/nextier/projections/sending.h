@@ -111,8 +111,7 @@ class CampaignsProjection final : public Projection {
   Status Apply(Txn& txn, const eventstore::EventView& event) override;
 
   // Campaign ids in creation order after `cursor` (an id this list handed out; "" = start).
-  Result<std::vector<std::string>> List(size_t limit, std::string_view cursor,
-                                        bool* more) const;
+  Result<std::vector<std::string>> List(size_t limit, std::string_view cursor, bool* more) const;
   // Zero counts for an unknown id.
   Result<CampaignCounts> Counts(std::string_view campaign_id) const;
 
