@@ -53,6 +53,10 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   }
   eventstore::LmdbOptions store_options;
   store_options.path = (fs::path(o.data_dir) / "eventstore").string();
+  if (o.max_store_bytes > 0) {
+    store_options.max_map_size = o.max_store_bytes;
+    store_options.initial_map_size = std::min(store_options.initial_map_size, o.max_store_bytes);
+  }
   auto opened = eventstore::OpenLmdbEventStore(store_options);
   if (!opened.ok()) return Reason(opened.status(), opened.status().ToString());
   e->store = std::move(*opened);
@@ -96,6 +100,7 @@ Status Engine::OpenReadModels() {
            Keep(projections::CallQueueProjection::Open(m), &call_queue),
            Keep(projections::MeetingsProjection::Open(m), &meetings),
            Keep(projections::DashboardProjection::Open(m), &dashboard),
+           Keep(projections::ForgottenProjection::Open(m, store->keys()), &forgotten),
        }) {
     if (!s.ok()) return Reason(s, "read models: cannot open their tables");
   }
@@ -104,7 +109,7 @@ Status Engine::OpenReadModels() {
   for (projections::Projection* p : std::initializer_list<projections::Projection*>{
            lead_index.get(), files.get(), leads.get(), pools.get(), outbox_pending.get(),
            suppression.get(), campaign_counts.get(), conversations.get(), responses.get(),
-           call_queue.get(), meetings.get(), dashboard.get()}) {
+           call_queue.get(), meetings.get(), dashboard.get(), forgotten.get()}) {
     if (Status s = runner->Add(*p); !s.ok()) {
       return Reason(s, "projection " + std::string(p->name()) + ": " + s.ToString());
     }
@@ -143,7 +148,9 @@ Status Engine::Start() {
     sms = std::move(*sandbox);
   }
   if (skip_trace_provider == nullptr) {
-    skip_trace_provider = std::make_unique<adapters::SandboxSkipTrace>();
+    auto sandbox = std::make_unique<adapters::SandboxSkipTrace>();
+    sandbox_skip_trace = sandbox.get();
+    skip_trace_provider = std::move(sandbox);
   }
 
   // Limits come from the shipped workflows: the strictest one applies to the shared provider.
@@ -165,6 +172,7 @@ Status Engine::Start() {
   sms_queue->RegisterTimerHandlers(*timer_service);
   inbound = std::make_unique<engine::InboundService>(st, clk, reg, run, *conversations, *leads);
   lead_commands = std::make_unique<engine::LeadCommandHandler>(st, clk);
+  forget = std::make_unique<engine::ForgetService>(st, *lead_commands);
   calls = std::make_unique<engine::CallQueueService>(st, clk, *lead_commands, run, *leads);
   calls->RegisterTimerHandlers(*timer_service);
   meeting_service = std::make_unique<engine::MeetingService>(st, clk, reg, *lead_commands, run,

@@ -25,11 +25,13 @@
 #include <vector>
 
 #include "nextier/adapters/data_hub.h"
+#include "nextier/adapters/sandbox_skip_trace.h"
 #include "nextier/adapters/sandbox_sms.h"
 #include "nextier/common/status.h"
 #include "nextier/engine/call_queue.h"
 #include "nextier/engine/campaigns.h"
 #include "nextier/engine/clock.h"
+#include "nextier/engine/forget.h"
 #include "nextier/engine/inbound.h"
 #include "nextier/engine/lead_commands.h"
 #include "nextier/engine/meetings.h"
@@ -43,6 +45,7 @@
 #include "nextier/projections/calls_meetings.h"
 #include "nextier/projections/dashboard.h"
 #include "nextier/projections/files.h"
+#include "nextier/projections/forgotten.h"
 #include "nextier/projections/lead_index.h"
 #include "nextier/projections/lead_pools.h"
 #include "nextier/projections/leads.h"
@@ -60,6 +63,9 @@ struct EngineOptions {
   std::string workflows_dir;
   // Set: a simulated clock starting at the later of this and the newest recorded time.
   std::optional<engine::Micros> sim_start;
+  // > 0: the event store's map may not grow past this many bytes (a full store fails appends
+  // with ResourceExhausted "the event store is full"); 0: it grows as long as the disk has room.
+  uint64_t max_store_bytes = 0;
   // The outside services; both null selects the sandbox (kept in DATA/sandbox).
   std::unique_ptr<engine::SmsProvider> sms;
   std::unique_ptr<engine::SkipTraceProvider> skip_trace_provider;
@@ -92,7 +98,9 @@ class Engine {
   // The outside services; declared first so they outlive every user.
   std::unique_ptr<engine::SmsProvider> sms;
   std::unique_ptr<engine::SkipTraceProvider> skip_trace_provider;
-  adapters::SandboxSms* sandbox_sms = nullptr;  // when the sandbox is the SMS provider
+  // The sandboxes, when they are the providers (their test hooks: api_sandbox.h).
+  adapters::SandboxSms* sandbox_sms = nullptr;
+  adapters::SandboxSkipTrace* sandbox_skip_trace = nullptr;
 
   // Step 1.
   std::unique_ptr<eventstore::EventStore> store;
@@ -114,6 +122,7 @@ class Engine {
   std::unique_ptr<projections::CallQueueProjection> call_queue;
   std::unique_ptr<projections::MeetingsProjection> meetings;
   std::unique_ptr<projections::DashboardProjection> dashboard;
+  std::unique_ptr<projections::ForgottenProjection> forgotten;
   std::unique_ptr<projections::PendingTimers> pending_timers;
   std::unique_ptr<projections::ProjectionRunner> runner;
 
@@ -126,6 +135,7 @@ class Engine {
   std::unique_ptr<engine::InboundService> inbound;
   // One lead command handler for the whole process: it serialises commands per lead.
   std::unique_ptr<engine::LeadCommandHandler> lead_commands;
+  std::unique_ptr<engine::ForgetService> forget;
   std::unique_ptr<engine::CallQueueService> calls;
   std::unique_ptr<engine::MeetingService> meeting_service;
   std::unique_ptr<engine::Outbox> outbox;

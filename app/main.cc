@@ -6,6 +6,7 @@
 #include <string>
 
 #include "demo.h"
+#include "forget.h"
 #include "history.h"
 #include "import.h"
 #include "nextier/eventstore/event_store.h"
@@ -80,12 +81,18 @@ int main(int argc, char** argv) {
   serve->add_option("--bind", serve_options.bind, "address to listen on")->capture_default_str();
   serve->add_option("--workflows", serve_options.workflows_dir, "workflow definitions folder")
       ->capture_default_str();
+  serve_options.web_dir = NEXTIER_DEFAULT_WEB_DIR;
+  serve->add_option("--web", serve_options.web_dir, "the web UI's folder")->capture_default_str();
   serve->add_option("--keys", serve_options.keys_file, "API keys JSON file");
   serve->add_option("--sim-clock", serve_options.sim_clock,
                     "start a simulated clock at this RFC 3339 time");
   serve->add_option("--provider", serve_options.provider, "sandbox or signalhouse")
       ->capture_default_str();
   serve->add_option("--log-level", serve_options.log_level, "trace, debug, info, warn, error, off")
+      ->capture_default_str();
+  serve
+      ->add_option("--max-store-mb", serve_options.max_store_mb,
+                   "cap the event store at N MiB; when full, writes answer 503 (0: no cap)")
       ->capture_default_str();
 
   nextier::app::ImportCliOptions import_options;
@@ -105,6 +112,13 @@ int main(int argc, char** argv) {
       ->required();
   history->add_option("--data", history_options.data_dir, "data folder")->capture_default_str();
   history->add_flag("--json", history_options.json, "print the JSON of the history endpoint");
+
+  nextier::app::ForgetOptions forget_options;
+  auto* forget = app.add_subcommand(
+      "forget", "forget a lead: destroy its key, so its personal data reads as erased");
+  forget->add_option("LEAD_ID", forget_options.lead_id, "the lead id or its LEAD ID (NXT-...)")
+      ->required();
+  forget->add_option("--data", forget_options.data_dir, "data folder")->capture_default_str();
 
   nextier::app::RebuildOptions rebuild_options;
   auto* rebuild = app.add_subcommand("rebuild", "drop and rebuild every projection from the log");
@@ -141,6 +155,7 @@ int main(int argc, char** argv) {
   if (serve->parsed()) return nextier::app::RunServe(serve_options);
   if (import->parsed()) return nextier::app::RunImport(import_options);
   if (history->parsed()) return nextier::app::RunHistory(history_options);
+  if (forget->parsed()) return nextier::app::RunForget(forget_options);
   if (rebuild->parsed()) return nextier::app::RunRebuild(rebuild_options);
   if (demo->parsed()) return nextier::app::RunDemo(demo_options);
   if (verify->parsed()) return RunVerify(data_dir);

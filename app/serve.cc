@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "engine_wiring.h"
 #include "nextier/adapters/api_audit.h"
@@ -16,6 +18,7 @@
 #include "nextier/adapters/api_campaigns.h"
 #include "nextier/adapters/api_dashboard.h"
 #include "nextier/adapters/api_data_hub.h"
+#include "nextier/adapters/api_forget.h"
 #include "nextier/adapters/api_routes.h"
 #include "nextier/adapters/api_sandbox.h"
 #include "nextier/adapters/api_skip_trace.h"
@@ -27,6 +30,7 @@
 #include "nextier/adapters/metrics.h"
 #include "nextier/adapters/sandbox_skip_trace.h"
 #include "nextier/adapters/sandbox_sms.h"
+#include "nextier/adapters/static_files.h"
 #include "nextier/adapters/work_pool.h"
 #include "nextier/engine/call_queue.h"
 #include "nextier/engine/campaigns.h"
@@ -173,6 +177,7 @@ int RunServe(const ServeOptions& o) {
   engine_options.data_dir = o.data_dir;
   engine_options.workflows_dir = o.workflows_dir;
   engine_options.sim_start = sim_start;
+  engine_options.max_store_bytes = o.max_store_mb << 20;
   engine_options.sms = std::move(sms);
   engine_options.skip_trace_provider = std::move(skip_provider);
   engine_options.status_callback_url = status_callback_url;
@@ -229,6 +234,22 @@ int RunServe(const ServeOptions& o) {
                    [&store] { return static_cast<double>(store.Head()); });
   metrics.AddGauge("nextier_store_map_bytes", "size of the event store's memory map",
                    [&store] { return static_cast<double>(store.Stats().map_size); });
+  // What became of the SMS sends since start; "waiting" are retries of a failing provider.
+  using OS = engine::OutboxStats;
+  for (const auto& [name, help, field] :
+       std::initializer_list<std::tuple<const char*, const char*, uint64_t OS::*>>{
+           {"nextier_outbox_sent_total", "SMS the provider accepted", &OS::sent},
+           {"nextier_outbox_failed_total", "SMS sends recorded as failed", &OS::failed},
+           {"nextier_outbox_given_up_total", "SMS not sent: the provider failed too long",
+            &OS::given_up},
+           {"nextier_outbox_unknown_total", "SMS sends whose outcome cannot be told", &OS::unknown},
+           {"nextier_outbox_reconciled_total", "SMS outcomes learned by look-up", &OS::reconciled},
+           {"nextier_outbox_retries_total", "failed provider calls tried again", &OS::retries},
+           {"nextier_outbox_waiting", "SMS sends waiting for a retry", &OS::waiting}}) {
+    metrics.AddGauge(name, help, [&outbox, field = field] {
+      return static_cast<double>(outbox.stats().*field);
+    });
+  }
 
   adapters::ServerOptions server_options;
   server_options.bind = o.bind;
@@ -245,7 +266,7 @@ int RunServe(const ServeOptions& o) {
   // so it is destroyed first).
   adapters::DashboardSources dashboard_sources =
       adapters::MakeDashboardSources(*engine.dashboard, *engine.campaigns, *engine.campaign_counts,
-                                     registry, *engine.skip_trace, *engine.clock);
+                                     registry, *engine.skip_trace, *engine.clock, store);
   adapters::DashboardFeed dashboard_feed(dashboard_sources, store, runner);
 
   server.AddRoute("GET", "/healthz", {{}, true, 0}, [&store](HttpRequest&, Responder respond) {
@@ -260,10 +281,15 @@ int RunServe(const ServeOptions& o) {
   adapters::RegisterWorkflowRoutes(server, registry, pool);
   adapters::RegisterDataHubRoutes(server, *engine.data_hub, *engine.files, runner, store, pool);
   adapters::RegisterLeadRoutes(server, *engine.leads);
+  adapters::RegisterForgetRoutes(server, *engine.forget, store, runner, pool);
   adapters::RegisterSkipTraceRoutes(server, *engine.skip_trace, pool);
   adapters::RegisterCampaignRoutes(server, *engine.campaigns, *engine.campaign_counts, registry,
                                    *engine.clock, pool);
   if (engine.sandbox_sms != nullptr) adapters::RegisterSandboxRoutes(server, *engine.sandbox_sms);
+  if (engine.sandbox_sms != nullptr) {
+    adapters::RegisterSandboxOutageRoutes(server, *engine.sandbox_sms, engine.sandbox_skip_trace,
+                                          *engine.clock);
+  }
   adapters::WebhookOptions webhook_options;
   webhook_options.secret = webhook_secret;
   adapters::RegisterWebhookRoutes(server, *engine.inbound, webhook_options, webhook_pool);
@@ -272,7 +298,13 @@ int RunServe(const ServeOptions& o) {
   adapters::RegisterCallQueueRoutes(server, *engine.calls, *engine.call_queue, *engine.leads, pool);
   adapters::RegisterMeetingRoutes(server, *engine.meeting_service, *engine.meetings, pool);
   adapters::RegisterDashboardRoutes(server, dashboard_sources, dashboard_feed, pool);
+  // The web UI (plain files, read once; see static_files.h).
+  if (Status s = adapters::RegisterStaticFiles(server, o.web_dir); !s.ok()) {
+    std::fprintf(stderr, "serve: --web: %s\n", s.message().c_str());
+    return 2;
+  }
   if (sim != nullptr) {
+    constexpr int64_t kMaxAdvanceSeconds = int64_t{10} * 366 * 86400;  // about ten years
     // Moves the simulated clock, firing every timer that falls due on the way, in order; answers
     // once their effects are stored (on a worker: firing waits for durable appends).
     server.AddRoute(
@@ -280,9 +312,14 @@ int RunServe(const ServeOptions& o) {
         [sim, &timer_service, &outbox, &pool](HttpRequest& req, Responder respond) {
           nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
           if (!body.is_object() || !body.contains("seconds") || !body["seconds"].is_number() ||
-              body["seconds"].get<double>() < 0) {
-            return respond(HttpResponse::Error(400, "invalid_argument",
-                                               "seconds must be a number >= 0", "seconds"));
+              !(body["seconds"].get<double>() >= 0) ||
+              body["seconds"].get<double>() > kMaxAdvanceSeconds) {
+            // The bound keeps the cast to micros defined (1e300 would overflow it) and the
+            // clock, which never goes back, from being thrown centuries ahead by a typo.
+            return respond(HttpResponse::Error(
+                400, "invalid_argument",
+                "seconds must be a number from 0 to " + std::to_string(kMaxAdvanceSeconds),
+                "seconds"));
           }
           const auto micros =
               static_cast<engine::Micros>(body["seconds"].get<double>() * engine::kMicrosPerSecond);
@@ -309,6 +346,7 @@ int RunServe(const ServeOptions& o) {
       "nextier serving on http://%s:%u (data %s, provider %s, clock %s)\n", o.bind.c_str(),
       server.port(), o.data_dir.c_str(), o.provider.c_str(),
       sim != nullptr ? ("simulated from " + engine::FormatRfc3339(sim->Now())).c_str() : "real");
+  std::printf("web UI: http://%s:%u/\n", o.bind.c_str(), server.port());
   if (!keys_file.empty()) {
     std::printf("sign in with these API keys (%s%s):\n", keys_file.c_str(),
                 generated ? ", made now" : "");

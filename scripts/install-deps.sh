@@ -12,7 +12,15 @@ packages=(
   # the headers themselves are unpacked below.
   libphonenumber8 libgeocoding8 libprotobuf-dev libabsl-dev libicu-dev
   sqlite3 wrk nginx-light
+  # The browser tests: Debian's Chromium, driven by playwright-core from npm (tests/browser).
+  chromium
+  # The fuzz targets (scripts/fuzz.sh): clang with libFuzzer's runtime.
+  clang libclang-rt-14-dev
 )
+# Node.js and npm for the browser tests: any installed Node.js (Debian's or another) is kept;
+# Debian's packages are added only when the commands are missing.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 # libphonenumber-dev depends on libboost-thread-dev, i.e. the Boost 1.74 dev packages, which
 # conflict with libboost1.81-dev. All we need from it are the headers (Debian builds the library

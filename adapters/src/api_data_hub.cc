@@ -7,6 +7,7 @@
 
 #include "nextier/adapters/logging.h"
 #include "nextier/adapters/multipart.h"
+#include "nextier/engine/lead_state.h"
 
 namespace nextier::adapters {
 
@@ -293,6 +294,15 @@ void RegisterDataHubRoutes(Server& server, DataHub& hub, projections::FilesProje
         }
         if (early.ok() && options.name.empty()) options.name = "upload.csv";
         if (early.ok()) {
+          // The name is stored and shown in every FILE: bytes that are not UTF-8 (?name=%FF)
+          // would make each later answer that dumps it fail, so refuse them here.
+          try {
+            (void)nlohmann::json(options.name).dump();
+          } catch (const nlohmann::json::type_error&) {
+            early = Status::InvalidArgument("name must be UTF-8 text", "name");
+          }
+        }
+        if (early.ok()) {
           options.size_bytes = 0;
           if (!multipart) {
             const std::string length = req.Header("content-length");
@@ -343,6 +353,15 @@ void RegisterLeadRoutes(Server& server, projections::LeadsProjection& leads) {
                  .dump()));
   };
   server.AddRoute("GET", "/api/leads", read, [list](HttpRequest& req, Responder respond) {
+    // An unknown state would only ever match nothing: say so rather than answer an empty list.
+    if (const std::string status = req.Query("status");
+        !status.empty() && !engine::ParseLeadState(status).ok()) {
+      return respond(HttpResponse::Error(
+          400, "invalid_argument",
+          "status must be a lead state (raw, enriched, queued, sent, responded, gold, called, "
+          "booked, rejected, no_hit, failed, opted_out, not_interested), not '" + status + "'",
+          "status"));
+    }
     list({req.Query("status"), req.Query("campaign")}, req, std::move(respond));
   });
   server.AddRoute("GET", "/api/leads/enriched", read, [list](HttpRequest& req, Responder respond) {

@@ -57,7 +57,11 @@ void RegisterWorkflowRoutes(Server& server, engine::WorkflowRegistry& registry, 
                                   {"message", r.status.message()},
                                   {"field", r.status.field()},
                                   {"details", details}};
-            return respond(HttpResponse::Json(400, nlohmann::json{{"error", err}}.dump()));
+            // The messages quote the path's id, which need not be UTF-8 (PUT /api/workflows/%FF):
+            // a throwing dump on this worker would end the process.
+            return respond(HttpResponse::Json(
+                400, nlohmann::json{{"error", err}}.dump(-1, ' ', false,
+                                                         nlohmann::json::error_handler_t::replace)));
           }
           if (!r.status.ok()) return respond(HttpResponse::FromStatus(r.status));
           auto out = Summary(r.info);

@@ -159,6 +159,54 @@ json StructJson(capnp::DynamicStruct::Reader s, const Context& ctx, bool omit_em
   return out;
 }
 
+// Payload fields stored in clear that may quote the person they are about: a provider's error
+// text may name the number, a cancellation reason is whatever its author typed, and logs
+// written before the writers were fixed hold a reply's text (LeadNotInterested) or a number
+// (SmsSendFailed "no_time_zone"). Erased on the events of a forgotten lead; the codes beside
+// them stay.
+bool HasClearTextReason(std::string_view type) {
+  static constexpr std::string_view kTypes[] = {
+      "LeadNotInterested", "SmsSendFailed", "SmsSendUnknown",   "SmsDeliveryFailed",
+      "LeadRejected",      "LeadNoHit",     "MeetingCancelled", "SkipTraceAttemptFailed"};
+  for (auto t : kTypes) {
+    if (t == type) return true;
+  }
+  return false;
+}
+
+// Whose personal data the event is about: its key subject, else the lead of its stream.
+std::string_view SubjectOf(const eventstore::schema::Event::Reader& e) {
+  std::string_view subject(e.getKeySubject().begin(), e.getKeySubject().size());
+  if (!subject.empty()) return subject;
+  std::string_view stream(e.getStreamId().begin(), e.getStreamId().size());
+  return stream.substr(0, 5) == "lead-" ? stream : std::string_view();
+}
+
+// Erases the clear text of `type`'s payload in `data` (see HasClearTextReason); a timer's
+// `args` keep their shape but lose the values meant for templates (an email, in old logs).
+void EraseClearText(std::string_view type, json& data) {
+  if (!data.is_object()) return;
+  if (HasClearTextReason(type)) {
+    auto it = data.find("reason");
+    if (it != data.end() && it->is_string() && !it->get_ref<const std::string&>().empty()) {
+      *it = std::string(kErased);
+    }
+    return;
+  }
+  if (type != "TimerScheduled") return;
+  auto it = data.find("args");
+  if (it == data.end() || !it->is_string()) return;
+  json args = json::parse(it->get_ref<const std::string&>(), nullptr, false);
+  if (!args.is_object()) {
+    if (!it->get_ref<const std::string&>().empty()) *it = std::string(kErased);
+    return;
+  }
+  auto values = args.find("values");
+  if (values == args.end() || !values->is_object() || values->empty()) return;
+  for (auto& [k, v] : values->items()) v = std::string(kErased);
+  *it = args.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 }  // namespace
 
 json EventJson(const eventstore::EventView& view, eventstore::KeyRing& keys, bool open_personal) {
@@ -174,6 +222,11 @@ json EventJson(const eventstore::EventView& view, eventstore::KeyRing& keys, boo
     // A body that passed the hash check but does not decode is a bug or a newer writer; show
     // what is wrong instead of failing the whole history.
     data = {{"error", ValidUtf8(ex.getDescription().cStr())}};
+  }
+  const std::string_view type(e.getType().begin(), e.getType().size());
+  if (HasClearTextReason(type) || type == "TimerScheduled") {
+    const std::string_view subject = SubjectOf(e);
+    if (!subject.empty() && keys.IsForgotten(subject)) EraseClearText(type, data);
   }
   return {{"seq", view.seq()},
           {"version", e.getStreamVersion()},

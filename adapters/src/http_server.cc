@@ -145,7 +145,11 @@ HttpResponse HttpResponse::Error(int status, std::string_view code, std::string_
                                  std::string_view field) {
   nlohmann::json e = {{"code", code}, {"message", message}};
   if (!field.empty()) e["field"] = field;
-  return Json(status, nlohmann::json{{"error", e}}.dump());
+  // Messages quote what the client sent (a path, an id, a query value), which need not be
+  // UTF-8 (GET /%FF): replace bad bytes rather than throw, which on an I/O thread or a worker
+  // would end the process.
+  return Json(status, nlohmann::json{{"error", e}}.dump(-1, ' ', false,
+                                                        nlohmann::json::error_handler_t::replace));
 }
 
 HttpResponse HttpResponse::FromStatus(const Status& s) {
@@ -158,10 +162,16 @@ HttpResponse HttpResponse::FromStatus(const Status& s) {
       return Error(404, "not_found", s.message(), s.field());
     case StatusCode::kConflict:
       return Error(409, "conflict", s.message(), s.field());
-    case StatusCode::kResourceExhausted:
-      return Error(s.message().find("full") != std::string::npos ? 503 : 429,
-                   s.message().find("full") != std::string::npos ? "storage_full" : "limit_reached",
-                   s.message(), s.field());
+    case StatusCode::kResourceExhausted: {
+      // The store's own words for a capped map ("the event store is full") and the system's for
+      // a full disk (ENOSPC, EDQUOT) are storage; anything else is a limit (429).
+      const std::string& m = s.message();
+      const bool storage = m.find("full") != std::string::npos ||
+                           m.find("MDB_MAP_FULL") != std::string::npos ||
+                           m.find("No space left on device") != std::string::npos ||
+                           m.find("Disk quota exceeded") != std::string::npos;
+      return Error(storage ? 503 : 429, storage ? "storage_full" : "limit_reached", m, s.field());
+    }
     case StatusCode::kUnavailable:
       return Error(503, "unavailable", s.message(), s.field());
     case StatusCode::kCorruption:

@@ -120,6 +120,11 @@ SandboxSkipTrace::SandboxSkipTrace(int hit_percent)
     : hit_percent_(std::clamp(hit_percent, 0, 100)) {}
 
 Result<engine::SkipTraceAnswer> SandboxSkipTrace::Lookup(const engine::SkipTraceQuery& query) {
+  // A lost answer of a look-up changes nothing here (nothing is stored): it fails like an error.
+  if (auto o =
+          outage_.Take({OutageMode::kError, OutageMode::kTimeout, OutageMode::kLostResponse})) {
+    return OutageFailure(*o, "sandbox skip trace");
+  }
   engine::SkipTraceAnswer answer;
   const std::string first = Normalize(query.first_name);
   const std::string last = Normalize(query.last_name);

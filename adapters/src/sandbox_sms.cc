@@ -9,6 +9,8 @@
 #include <system_error>
 #include <utility>
 
+#include "nextier/common/disk_space.h"
+
 namespace nextier::adapters {
 
 namespace {
@@ -203,6 +205,7 @@ class SandboxSms::Env {
   MDB_env* env = nullptr;
   MDB_dbi messages = 0;
   MDB_dbi keys = 0;
+  std::string dir;
 };
 
 SandboxSms::SandboxSms(std::unique_ptr<Env> env) : env_(std::move(env)) {}
@@ -215,6 +218,7 @@ Result<std::unique_ptr<SandboxSms>> SandboxSms::Open(const std::string& dir) {
     return Status::Unavailable("cannot create the sandbox sms folder " + dir + ": " + ec.message());
   }
   auto env = std::make_unique<Env>();
+  env->dir = dir;
   NEXTIER_RETURN_IF_ERROR(Check(mdb_env_create(&env->env), "mdb_env_create"));
   NEXTIER_RETURN_IF_ERROR(Check(mdb_env_set_maxdbs(env->env, 4), "mdb_env_set_maxdbs"));
   NEXTIER_RETURN_IF_ERROR(Check(mdb_env_set_maxreaders(env->env, 256), "mdb_env_set_maxreaders"));
@@ -243,8 +247,20 @@ Result<engine::SmsSendOutcome> SandboxSms::Send(const engine::OutboundSms& sms) 
       return Status::Unavailable("sandbox sms: simulated outage");
     }
   }
+  if (auto o = outage_.Take({OutageMode::kError, OutageMode::kTimeout})) {
+    return OutageFailure(*o, "sandbox sms");
+  }
+  auto answer = Accept(sms);
+  // A lost answer: the send was carried out (and stored) but the caller never hears of it.
+  if (answer.ok()) {
+    if (auto o = outage_.Take({OutageMode::kLostResponse})) return OutageFailure(*o, "sandbox sms");
+  }
+  return answer;
+}
+
+Result<engine::SmsSendOutcome> SandboxSms::Accept(const engine::OutboundSms& sms) {
   // A repeat is answered from the store without taking the write lock.
-  auto seen = Lookup(sms.message_key);
+  auto seen = LookupStored(sms.message_key);
   if (!seen.ok()) return seen.status();
   if (seen->has_value()) return **seen;
 
@@ -316,11 +332,22 @@ Result<engine::SmsSendOutcome> SandboxSms::Send(const engine::OutboundSms& sms) 
   MDB_val ov = Val(outcome);
   NEXTIER_RETURN_IF_ERROR(
       Check(mdb_put(txn.get(), env_->keys, &k, &ov, MDB_NOOVERWRITE), "mdb_put(keys)"));
-  NEXTIER_RETURN_IF_ERROR(txn.Commit());
+  // Not stored: a full disk is ResourceExhausted (a 429 to the outbox: nothing was sent), even
+  // when LMDB says EIO for the short write (disk_space.h).
+  if (Status c = txn.Commit(); !c.ok()) return FullDiskOr(c, env_->dir);
   return out;
 }
 
 Result<std::optional<engine::SmsSendOutcome>> SandboxSms::Lookup(std::string_view message_key) {
+  if (message_key.empty()) return std::optional<engine::SmsSendOutcome>();
+  if (auto o = outage_.Take({OutageMode::kError, OutageMode::kTimeout})) {
+    return OutageFailure(*o, "sandbox sms");
+  }
+  return LookupStored(message_key);
+}
+
+Result<std::optional<engine::SmsSendOutcome>> SandboxSms::LookupStored(
+    std::string_view message_key) const {
   if (message_key.empty()) return std::optional<engine::SmsSendOutcome>();
   Txn txn;
   NEXTIER_RETURN_IF_ERROR(txn.Begin(env_->env, true));

@@ -488,8 +488,9 @@ struct CampaignService::Impl {
   // waiting for this campaign's opener get nothing.
   Status DispatchLead(Dispatch& d, const Lead& lead, std::vector<es::NewEvent>& out) {
     const Campaign& c = *d.campaign;
+    // A forgotten lead is never texted, and nothing can be sealed under its destroyed key.
     if (lead.state != LeadState::kQueued || lead.campaign_id != c.id ||
-        !lead.initial_message_key.empty()) {
+        !lead.initial_message_key.empty() || lead.forgotten) {
       return Status::Ok();
     }
     auto view = leads.Get(lead.id);

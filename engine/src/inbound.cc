@@ -9,6 +9,7 @@
 #include "nextier/engine/call_queue.h"
 #include "nextier/engine/campaigns.h"
 #include "nextier/engine/classifier.h"
+#include "nextier/engine/forget.h"
 #include "nextier/engine/lead.h"
 #include "nextier/engine/lead_commands.h"
 #include "nextier/engine/send_window.h"
@@ -20,8 +21,6 @@ namespace es = nextier::eventstore;
 using Which = es::schema::Event::Payload::Which;
 
 namespace {
-
-constexpr char kOrphanStream[] = "orphan-replies";
 
 capnp::Data::Reader DataOf(const std::string& s) {
   return capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(s.data()), s.size());
@@ -119,9 +118,16 @@ struct InboundService::Impl {
       auto matched = conversations.LeadTextedAt(from_hash, in.to);
       if (!matched.ok()) return matched.status();
       std::optional<Lead> lead;
+      // A forgotten lead is nobody we know any more: its number's reply is an orphan (its key is
+      // destroyed, so nothing could be sealed under it anyway).
+      bool forgotten_lead = false;
       if (matched->has_value()) {
         auto l = LoadLead(store, **matched);
-        if (l.ok()) lead = std::move(*l);
+        if (l.ok() && l->forgotten) {
+          forgotten_lead = true;
+        } else if (l.ok()) {
+          lead = std::move(*l);
+        }
       }
       auto wf = WorkflowOf(lead ? &*lead : nullptr);
       if (!wf.ok()) return wf.status();
@@ -136,7 +142,7 @@ struct InboundService::Impl {
         // An orphan: stored with its evidence, sealed under its own subject.
         es::NewEvent e;
         auto b = e.builder();
-        const std::string subject = "orphan:" + id;
+        const std::string subject = std::string(kOrphanSubjectPrefix) + id;
         auto sealed = SealReply(subject, in, c.email.value_or(""));
         if (!sealed.ok()) return sealed.status();
         b.setKeySubject(subject);
@@ -147,8 +153,22 @@ struct InboundService::Impl {
         b.setCommandId(key);
         b.setCorrelationId(id);
         b.setCausationId(id);
-        unit.push_back(es::StreamAppend{kOrphanStream, es::ExpectedVersion::Any(), {}});
+        unit.push_back(
+            es::StreamAppend{std::string(kOrphanRepliesStream), es::ExpectedVersion::Any(), {}});
         unit.back().events.push_back(std::move(e));
+        if (forgotten_lead && c.reply_class == workflows::ReplyClass::kOptOut) {
+          // A STOP from a forgotten lead's number still suppresses it, by blind index only.
+          es::NewEvent n;
+          auto ns = n.builder().getPayload().initNumberSuppressed();
+          ns.setPhoneHash(DataOf(from_hash));
+          ns.setReason("opt_out");
+          n.builder().setRecordedAt(now);
+          n.builder().setActor(options.actor);
+          n.builder().setCommandId(key);
+          n.builder().setCorrelationId(id);
+          n.builder().setCausationId(id);
+          unit.back().events.push_back(std::move(n));
+        }
       } else {
         out.lead_id = lead->id;
         auto events = LeadEffects(*lead, w, c, in, id, key, from_hash, now, &out);
@@ -253,13 +273,15 @@ struct InboundService::Impl {
     if (gold) out->email = *c.email;
 
     auto requests = [&](LeadEvents& ev, const std::string& kind, const std::string& tmpl,
-                        const std::string& sms_key, std::map<std::string, std::string> values) {
+                        const std::string& sms_key, std::map<std::string, std::string> values,
+                        const std::string& email_from_reply = {}) {
       LeadSmsRequest r;
       r.lead_id = lead.id;
       r.kind = kind;
       r.template_name = tmpl;
       r.message_key = sms_key;
       r.values = std::move(values);
+      r.email_from_reply = email_from_reply;
       r.campaign_id = lead.campaign_id;
       ev.events().push_back(RequestLeadSms(r, now));
     };
@@ -353,8 +375,10 @@ struct InboundService::Impl {
             }
           }
           if (has_auto_reply(cls)) {
-            requests(ev, "autoreply", "autoreply:EMAIL", "sms:autoreply:" + lead.id + ":EMAIL",
-                     {{"email", c.email.value_or("")}});
+            // The address by reference: a timer's arguments are stored in clear, the reply
+            // (this unit's first event) keeps it sealed.
+            requests(ev, "autoreply", "autoreply:EMAIL", "sms:autoreply:" + lead.id + ":EMAIL", {},
+                     in.message_id);
           }
           break;
         case ReplyClass::kPositive:
@@ -368,7 +392,9 @@ struct InboundService::Impl {
           if (state.Try(LeadTrigger::kNotInterested)) {
             auto n = ev.Add().getPayload().initLeadNotInterested();
             n.setSource("reply");
-            n.setReason(in.body.substr(0, 200));
+            // Not the text itself: this field is stored in clear, and the text is personal
+            // (it is sealed in the ReplyReceived of the same unit).
+            n.setReason("reply " + in.message_id + " classified " + cls_name);
           }
           if (has_auto_reply(cls)) {
             requests(ev, "autoreply", "autoreply:NEGATIVE",

@@ -7,6 +7,8 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -43,6 +45,7 @@ struct Intent {
   std::string body;
   std::string to_hash;
   Micros at = 0;
+  bool forgotten = false;  // the lead was forgotten: `to` and `body` are gone with its key
 };
 
 bool LeadPastOpener(LeadState s) {
@@ -60,12 +63,35 @@ struct Outbox::Impl {
   const Clock& clock;
   OutboxOptions options;
 
+  // One intent on its way to an outcome.
+  struct Work {
+    projections::PendingSend p;
+    int attempts = 0;        // failed attempts so far
+    bool look_up = false;    // it may have reached the provider: ask before sending
+    std::string last_error;  // of the last failed attempt
+    // Known but not yet stored (the store was full or unavailable): stored on the next attempt
+    // without asking the provider again.
+    std::optional<SmsSendOutcome> outcome;
+    bool reconciled = false;
+    bool given_up = false;
+    std::optional<std::string> unknown_reason;  // instead of `outcome`
+  };
+  struct Parked {
+    Work work;
+    Micros due = 0;  // engine clock
+  };
+
   uint64_t startup_head = 0;  // intents up to here may have reached the provider before a crash
   std::mutex mu;
   std::condition_variable cv;  // planner: new intents; senders: work queued
-  std::deque<projections::PendingSend> queue;
-  std::set<std::string> in_flight;  // queued or being sent
-  std::set<std::string> stuck;      // outcomes that could not be stored; not retried
+  std::deque<Work> queue;
+  std::set<std::string> in_flight;       // queued or being sent
+  std::map<std::string, Parked> parked;  // waiting for a retry
+  std::set<std::string> stuck;           // outcomes that could not be stored; not retried
+  // Intents whose outcome a sender stored, by completion number, until a planner pass that
+  // listed after it: a list read before the outcome was folded must not send them again.
+  uint64_t completions = 0;
+  std::map<std::string, uint64_t> completed;
   bool stop = false;
   bool wake = false;
   std::vector<std::thread> threads;
@@ -82,12 +108,6 @@ struct Outbox::Impl {
   bool Stopping() {
     std::lock_guard lock(mu);
     return stop;
-  }
-
-  // Sleeps up to `d`, returning early (true) when stopping.
-  bool SleepOrStop(std::chrono::milliseconds d) {
-    std::unique_lock lock(mu);
-    return cv.wait_for(lock, d, [&] { return stop; });
   }
 
   Result<Intent> ReadIntent(const projections::PendingSend& p) {
@@ -108,6 +128,11 @@ struct Outbox::Impl {
       in.to_hash = Bytes(i.getToHash());
       in.at = ev.getRecordedAt();
       auto plain = store.keys().Open(Str(ev.getKeySubject()), Bytes(i.getPersonal()));
+      if (!plain.ok() && plain.status().code() == StatusCode::kNotFound &&
+          store.keys().IsForgotten(Str(ev.getKeySubject()))) {
+        in.forgotten = true;
+        return false;
+      }
       if (!plain.ok()) {
         inner = plain.status();
         return false;
@@ -156,13 +181,15 @@ struct Outbox::Impl {
         fill(l, out);
         return Status::Ok();
       };
-      // A repeat of the key (the outcome was stored before a crash) writes nothing.
-      bool seen = false;
+      // A repeat of the key (the outcome was stored before a crash, or before the read models
+      // could take it) writes nothing, but waits like a first write for the read models to
+      // fold it: the planner must not see the intent as pending once this returns.
+      uint64_t seen = 0;
       (void)store.ReadStream(lead->stream, 1, SIZE_MAX, [&](const es::EventView& v) {
-        if (Str(v.event().getCommandId()) == cmd.idempotency_key) seen = true;
-        return !seen;
+        if (Str(v.event().getCommandId()) == cmd.idempotency_key) seen = v.seq();
+        return seen == 0;
       });
-      if (seen) return Status::Ok();
+      if (seen != 0) return runner.WaitFor(seen, std::chrono::seconds(30));
       auto events = PrepareLeadEvents(*lead, cmd, store.keys(), clock.Now());
       if (!events.ok()) return events.status();
       std::vector<es::StreamAppend> unit;
@@ -176,7 +203,8 @@ struct Outbox::Impl {
                             in.key);
   }
 
-  Status RecordOutcome(const Intent& in, const SmsSendOutcome& o, bool reconciled) {
+  Status RecordOutcome(const Intent& in, const SmsSendOutcome& o, bool reconciled,
+                       bool given_up = false) {
     Status s = Record(in, [&](const Lead& lead, LeadEvents& out) {
       switch (o.kind) {
         case SmsSendOutcome::Kind::kAccepted: {
@@ -218,6 +246,7 @@ struct Outbox::Impl {
         ++stats.failed;
       }
       if (reconciled) ++stats.reconciled;
+      if (given_up) ++stats.given_up;
     }
     return s;
   }
@@ -233,11 +262,81 @@ struct Outbox::Impl {
     return s;
   }
 
-  // One pending intent, to an outcome. Returns without an outcome only when stopping (the
-  // next start reconciles it).
-  Status Process(const projections::PendingSend& p) {
-    auto in = ReadIntent(p);
+  // An intent whose lead was forgotten before it was sent: it cannot be sent (the number and
+  // the text are gone), and must not be. Only a send a crash interrupted may have reached the
+  // provider; that one is looked up (by key, which needs neither) and recorded as it went.
+  Status ForgottenIntent(const Intent& in, bool maybe_sent) {
+    if (maybe_sent) {
+      auto found = provider.Lookup(in.key);
+      if (!found.ok()) {
+        return RecordUnknown(in, "the lead was forgotten, and after a restart the provider could "
+                                 "not say whether it sent this message: " +
+                                     found.status().message());
+      }
+      if (found->has_value()) return RecordOutcome(in, **found, true);
+    }
+    SmsSendOutcome failed;
+    failed.kind = SmsSendOutcome::Kind::kRejected;
+    failed.code = "forgotten";
+    failed.reason = "the lead was forgotten before this message was sent";
+    failed.permanent = true;
+    return RecordOutcome(in, failed, false);
+  }
+
+  // The wait before the next attempt at `w` (after w.attempts failed ones), on the engine clock.
+  Micros Backoff(const Work& w) const {
+    const Micros cap = std::max<Micros>(1, options.retry_cap.count() * 1000);
+    Micros d = std::max<Micros>(1, options.retry_pause.count() * 1000);
+    for (int i = 1; i < w.attempts && d < cap; ++i) d *= 2;
+    d = std::min(d, cap);
+    // Up to a quarter more, fixed per key: sends that failed together come back spread out.
+    const size_t h = std::hash<std::string>{}(w.p.message_key);
+    return d + d / 4 * static_cast<Micros>(h % 1024) / 1024;
+  }
+
+  // A failed attempt: `w` waits for its retry (see SenderLoop).
+  Status Retry(Work& w, bool look_up, std::string error, bool* retry) {
+    ++w.attempts;
+    w.look_up = look_up;
+    w.last_error = std::move(error);
+    *retry = true;
+    std::lock_guard lock(stats_mu);
+    ++stats.retries;
+    return Status::Ok();
+  }
+
+  // Stores what became of `w` (an outcome, or unknown when `unknown_reason` is set). A store that
+  // is full or unavailable keeps it in `w` for the next attempt, so room returning is enough.
+  Status Settle(Work& w, const Intent& in, const SmsSendOutcome* o, bool reconciled, bool given_up,
+                const std::string* unknown_reason, bool* retry) {
+    Status s = o != nullptr ? RecordOutcome(in, *o, reconciled, given_up)
+                            : RecordUnknown(in, *unknown_reason);
+    if (s.ok() || !s.retryable()) return s;
+    if (o != nullptr) {
+      w.outcome = *o;
+      w.reconciled = reconciled;
+      w.given_up = given_up;
+    } else {
+      w.unknown_reason = *unknown_reason;
+    }
+    return Retry(w, false, "storing the outcome: " + s.message(), retry);
+  }
+  Status Settle(Work& w, const Intent& in, const SmsSendOutcome& o, bool reconciled, bool* retry,
+                bool given_up = false) {
+    return Settle(w, in, &o, reconciled, given_up, nullptr, retry);
+  }
+  Status SettleUnknown(Work& w, const Intent& in, const std::string& reason, bool* retry) {
+    return Settle(w, in, nullptr, false, false, &reason, retry);
+  }
+
+  // One attempt at an intent: an outcome recorded, or *retry set (the attempt failed and `w`
+  // says how to go on). Returns without either only when stopping (the next start reconciles
+  // it), and an error when the intent is unreadable or its outcome cannot be stored.
+  Status Process(Work& w, bool* retry) {
+    *retry = false;
+    auto in = ReadIntent(w.p);
     if (!in.ok()) return in.status();
+    if (in->forgotten) return ForgottenIntent(*in, w.look_up);
     OutboundSms sms;
     sms.message_key = in->key;
     sms.from = in->from;
@@ -248,50 +347,104 @@ struct Outbox::Impl {
     sms.lead_id = in->lead_id;
     sms.status_callback_url = options.status_callback_url;
     sms.at = in->at;
+    if (w.outcome) return Settle(w, *in, *w.outcome, w.reconciled, retry, w.given_up);
+    if (w.unknown_reason) return SettleUnknown(w, *in, *w.unknown_reason, retry);
+    // Only a provider that kept failing gives a send up; an old intent met at start-up (the
+    // engine was down) is still sent.
+    const Micros waited = clock.Now() - in->at;
+    const bool too_late =
+        w.attempts > 0 && waited > static_cast<Micros>(options.give_up_after.count()) * 1000;
 
-    bool look_up_first = p.seq <= startup_head;
-    int unavailable = 0;
-    for (;;) {
-      if (look_up_first) {
-        auto found = provider.Lookup(in->key);
-        if (!found.ok()) {
-          return RecordUnknown(*in,
-                               "after a restart the provider could not say whether it sent "
-                               "this message: " +
-                                   found.status().message());
-        }
-        if (found->has_value()) return RecordOutcome(*in, **found, true);
-        look_up_first = false;  // never reached the provider: safe to send
+    if (w.look_up) {
+      if (!provider.can_look_up()) {
+        return SettleUnknown(w, *in,
+                             w.attempts == 0
+                                 ? "pending at start-up and the provider has no look-up to tell "
+                                   "whether it sent this message"
+                                 : "the provider did not answer and has no look-up to tell "
+                                   "whether it sent this message: " +
+                                       w.last_error,
+                             retry);
       }
-      if (Stopping()) return Status::Ok();
-      auto r = provider.Send(sms);
-      if (r.ok()) return RecordOutcome(*in, *r, false);
-      {
-        std::lock_guard lock(stats_mu);
-        ++stats.retries;
+      auto found = provider.Lookup(in->key);
+      if (!found.ok()) {
+        // It cannot say now: ask again later (even past give_up_after: the answer decides
+        // between sent and given up), never send blind.
+        return Retry(w, true, "look-up: " + found.status().message(), retry);
       }
-      if (r.status().code() == StatusCode::kResourceExhausted) {
-        if (SleepOrStop(options.retry_pause)) return Status::Ok();
-        continue;  // a 429 sent nothing
-      }
-      if (r.status().code() == StatusCode::kUnavailable) {
-        // The request may have arrived: ask before sending again.
-        if (++unavailable > options.max_unavailable_retries) {
-          return RecordUnknown(*in, "the provider stayed unreachable: " + r.status().message());
-        }
-        if (SleepOrStop(options.retry_pause)) return Status::Ok();
-        look_up_first = true;
-        continue;
-      }
-      // The request itself was refused (bad number...): a permanent failure.
+      if (found->has_value()) return Settle(w, *in, **found, true, retry);
+      // The provider never got it: safe to send.
+    }
+    if (too_late) {
       SmsSendOutcome failed;
       failed.kind = SmsSendOutcome::Kind::kRejected;
-      failed.code = std::string(StatusCodeName(r.status().code()));
-      failed.reason = r.status().message();
+      failed.code = "provider_unavailable";
+      failed.reason = "not sent: the provider kept failing for " +
+                      std::to_string(waited / kMicrosPerSecond) + " s after the message was due (" +
+                      w.last_error + ")";
       failed.permanent = true;
-      return RecordOutcome(*in, failed, false);
+      return Settle(w, *in, failed, false, retry, true);
+    }
+    if (Stopping()) return Status::Ok();
+    auto r = provider.Send(sms);
+    if (r.ok()) {
+      if (r->kind == SmsSendOutcome::Kind::kRejected && !r->permanent) {
+        // Refused for now (nothing was sent): a later attempt may pass.
+        return Retry(w, false, "refused for now: " + r->code + " " + r->reason, retry);
+      }
+      return Settle(w, *in, *r, false, retry);
+    }
+    switch (r.status().code()) {
+      case StatusCode::kResourceExhausted:  // a 429 sent nothing
+        return Retry(w, false, r.status().message(), retry);
+      case StatusCode::kUnavailable:  // the request may have arrived: ask before sending again
+        if (!provider.can_look_up()) {
+          return SettleUnknown(w, *in,
+                               "the provider did not answer and has no look-up to tell whether "
+                               "it sent this message: " +
+                                   r.status().message(),
+                               retry);
+        }
+        return Retry(w, true, r.status().message(), retry);
+      default:
+        break;
+    }
+    // The request itself was refused (bad number...): a permanent failure.
+    SmsSendOutcome failed;
+    failed.kind = SmsSendOutcome::Kind::kRejected;
+    failed.code = std::string(StatusCodeName(r.status().code()));
+    failed.reason = r.status().message();
+    failed.permanent = true;
+    return Settle(w, *in, failed, false, retry);
+  }
+
+  // Queues every pending intent that is not in hand: new ones, and parked ones whose retry is
+  // due. Requires mu.
+  void PlanLocked(const std::vector<projections::PendingSend>& list, bool* added) {
+    const Micros now = clock.Now();
+    for (const auto& p : list) {
+      if (queue.size() >= kMaxQueued) return;
+      if (in_flight.count(p.message_key) > 0 || stuck.count(p.message_key) > 0 ||
+          completed.count(p.message_key) > 0) {
+        continue;
+      }
+      Work w;
+      if (auto it = parked.find(p.message_key); it != parked.end()) {
+        if (it->second.due > now) continue;
+        w = std::move(it->second.work);
+        parked.erase(it);
+      } else {
+        w.p = p;
+        w.look_up = p.seq <= startup_head;
+      }
+      in_flight.insert(p.message_key);
+      queue.push_back(std::move(w));
+      *added = true;
     }
   }
+
+  static constexpr size_t kMaxQueued = 4096;
+  static constexpr size_t kPage = 4096;
 
   void PlannerLoop() {
     for (;;) {
@@ -301,38 +454,55 @@ struct Outbox::Impl {
         if (stop) return;
         wake = false;
       }
-      auto list = pending.List(0, 4096);
-      if (!list.ok()) continue;
-      std::lock_guard lock(mu);
-      bool added = false;
-      for (auto& p : *list) {
-        if (in_flight.count(p.message_key) > 0 || stuck.count(p.message_key) > 0) continue;
-        in_flight.insert(p.message_key);
-        queue.push_back(std::move(p));
-        added = true;
+      // Sends completed before this pass are folded (Record waits for that), so the lists read
+      // below cannot hold them; those completed meanwhile are skipped by `completed`.
+      uint64_t listed_after = 0;
+      {
+        std::lock_guard lock(mu);
+        listed_after = completions;
       }
+      // Page through every pending intent: parked ones must not hide those behind them.
+      bool added = false;
+      uint64_t after = 0;
+      for (;;) {
+        auto list = pending.List(after, kPage);
+        if (!list.ok() || list->empty()) break;
+        after = list->back().seq;
+        std::lock_guard lock(mu);
+        PlanLocked(*list, &added);
+        if (list->size() < kPage || queue.size() >= kMaxQueued) break;
+      }
+      std::lock_guard lock(mu);
+      std::erase_if(completed, [&](const auto& c) { return c.second <= listed_after; });
       if (added) cv.notify_all();
     }
   }
 
   void SenderLoop() {
     for (;;) {
-      projections::PendingSend p;
+      Work w;
       {
         std::unique_lock lock(mu);
         cv.wait(lock, [&] { return stop || !queue.empty(); });
         if (stop) return;
-        p = std::move(queue.front());
+        w = std::move(queue.front());
         queue.pop_front();
       }
-      Status s = Process(p);
+      bool retry = false;
+      Status s = Process(w, &retry);
       std::lock_guard lock(mu);
+      const std::string key = w.p.message_key;
       if (!s.ok()) {
         // Not retried in this process: a broken intent or a store error must not spin.
-        stuck.insert(p.message_key);
-        std::fprintf(stderr, "outbox: %s: %s\n", p.message_key.c_str(), s.ToString().c_str());
+        stuck.insert(key);
+        std::fprintf(stderr, "outbox: %s: %s\n", key.c_str(), s.ToString().c_str());
+      } else if (retry) {
+        const Micros due = clock.Now() + Backoff(w);
+        parked[key] = Parked{std::move(w), due};
+      } else if (!stop) {
+        completed[key] = ++completions;
       }
-      in_flight.erase(p.message_key);
+      in_flight.erase(key);
       wake = true;
       cv.notify_all();
     }
@@ -390,18 +560,29 @@ Status Outbox::Drain(std::chrono::milliseconds timeout) {
   const uint64_t head = i.store.Head();
   NEXTIER_RETURN_IF_ERROR(i.runner.WaitFor(head, timeout));
   for (;;) {
-    auto list = i.pending.List(0, 4096);
-    if (!list.ok()) return list.status();
     bool waiting = false;
-    {
+    uint64_t after = 0;
+    while (!waiting) {
+      auto list = i.pending.List(after, Impl::kPage);
+      if (!list.ok()) return list.status();
+      if (list->empty()) break;
+      after = list->back().seq;
       std::lock_guard lock(i.mu);
+      const Micros now = i.clock.Now();
       for (const auto& p : *list) {
         if (p.seq > head) break;
-        if (i.stuck.count(p.message_key) == 0) {
-          waiting = true;
-          break;
+        if (i.stuck.count(p.message_key) > 0) continue;
+        // A retry not due yet on the engine's clock cannot be hurried by waiting.
+        if (auto it = i.parked.find(p.message_key); it != i.parked.end() && it->second.due > now) {
+          continue;
         }
+        waiting = true;
+        break;
       }
+      if (list->size() < Impl::kPage || list->back().seq >= head) break;
+    }
+    {
+      std::lock_guard lock(i.mu);
       i.wake = true;
       i.cv.notify_all();
     }
@@ -414,8 +595,14 @@ Status Outbox::Drain(std::chrono::milliseconds timeout) {
 }
 
 OutboxStats Outbox::stats() const {
-  std::lock_guard lock(impl_->stats_mu);
-  return impl_->stats;
+  OutboxStats out;
+  {
+    std::lock_guard lock(impl_->stats_mu);
+    out = impl_->stats;
+  }
+  std::lock_guard lock(impl_->mu);
+  out.waiting = impl_->parked.size();
+  return out;
 }
 
 }  // namespace nextier::engine

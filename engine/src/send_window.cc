@@ -306,8 +306,10 @@ SendWindow CheckSendWindow(Micros now, std::string_view e164, std::string_view a
     }
   }
   if (w.zones.empty()) {
-    w.reason = "no time zone for phone \"" + std::string(e164) + "\" or address state \"" +
-               std::string(address_state) + "\"";
+    // The area code, not the number: this reason is stored in clear (SmsSendFailed.reason).
+    w.reason = "no time zone for the phone's area code (" +
+               std::string(e164.substr(0, std::min<size_t>(e164.size(), 5))) +
+               ") or address state \"" + std::string(address_state) + "\"";
     return w;
   }
   std::vector<const date::time_zone*> zones;

@@ -1,6 +1,9 @@
 // The SMS queue: "sms" timers -> the sending rules -> SmsSendIntended (see sms_queue.h).
 #include "nextier/engine/sms_queue.h"
 
+#include <capnp/serialize.h>
+
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "nextier/engine/campaigns.h"
@@ -43,6 +46,33 @@ const workflows::Template* FindTemplate(const workflows::Workflow& w, std::strin
   return nullptr;
 }
 
+// The email sealed in the ReplyReceived `message_id` of `stream`, or "" (none, or forgotten).
+std::string EmailOfReply(es::EventStore& store, const std::string& stream,
+                         std::string_view message_id) {
+  std::string email;
+  (void)store.ReadStream(stream, 1, SIZE_MAX, [&](const es::EventView& v) {
+    const auto e = v.event();
+    if (e.getPayload().which() != es::schema::Event::Payload::REPLY_RECEIVED) return true;
+    const auto r = e.getPayload().getReplyReceived();
+    if (std::string_view(r.getProviderMessageId().cStr()) != message_id) return true;
+    const auto sealed = r.getPersonal();
+    auto plain = store.keys().Open(
+        std::string_view(e.getKeySubject().cStr()),
+        std::string_view(reinterpret_cast<const char*>(sealed.begin()), sealed.size()));
+    if (!plain.ok() || plain->empty() || plain->size() % sizeof(capnp::word) != 0) return false;
+    kj::Array<capnp::word> words = kj::heapArray<capnp::word>(plain->size() / sizeof(capnp::word));
+    std::memcpy(words.begin(), plain->data(), plain->size());
+    try {
+      capnp::FlatArrayMessageReader reader(words);
+      email = reader.getRoot<es::schema::Personal>().getEmail().cStr();
+    } catch (const kj::Exception&) {
+      email.clear();
+    }
+    return false;
+  });
+  return email;
+}
+
 }  // namespace
 
 es::NewEvent RequestLeadSms(const LeadSmsRequest& r, Micros now) {
@@ -51,6 +81,7 @@ es::NewEvent RequestLeadSms(const LeadSmsRequest& r, Micros now) {
                          {"key", r.message_key},
                          {"campaign", r.campaign_id},
                          {"values", r.values}};
+  if (!r.email_from_reply.empty()) args["emailFromReply"] = r.email_from_reply;
   return MakeTimerScheduled("sms:" + r.message_key, now, "sms", LeadStreamId(r.lead_id),
                             args.dump());
 }
@@ -142,6 +173,11 @@ struct SmsQueue::Impl {
         for (const auto& [k, v] : args["values"].items()) {
           if (v.is_string()) values[k] = v.get<std::string>();
         }
+      }
+      if (args.contains("emailFromReply") && args["emailFromReply"].is_string()) {
+        std::string email =
+            EmailOfReply(store, lead->stream, args["emailFromReply"].get<std::string>());
+        if (!email.empty()) values["email"] = std::move(email);
       }
       auto body = workflows::Render(tmpl->text, values);
       if (!body.ok()) return body.status();

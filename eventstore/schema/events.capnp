@@ -474,6 +474,9 @@ struct WorkflowVersionRecorded {
 
 struct LeadForgotten {
   reason @0 :Text;
+  # Other key subjects destroyed with the lead's own (its stream's): the orphan replies that
+  # came from one of its numbers ("orphan:<id>").
+  subjects @1 :List(Text);
 }
 
 struct SkipTraceCounted {

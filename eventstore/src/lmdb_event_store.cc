@@ -29,6 +29,7 @@
 
 #include "crypto.h"
 #include "lmdb_util.h"
+#include "nextier/common/disk_space.h"
 #include "nextier/eventstore/event_store.h"
 
 static_assert(std::endian::native == std::endian::little,
@@ -757,7 +758,8 @@ Status LmdbEventStore::WriteBatch(std::deque<PendingOp>& batch,
   const int crc = txn.CommitRc();
   if (crc != MDB_SUCCESS) {
     *rc = crc;
-    return Check(crc, "mdb_txn_commit");
+    // A short write on a full disk comes back as EIO: say "full" (disk_space.h).
+    return FullDiskOr(Check(crc, "mdb_txn_commit"), options_.path);
   }
   keys_->MarkPersisted(persisted_keys);
   for (const auto& f : forgotten) keys_->MarkForgotten(f);

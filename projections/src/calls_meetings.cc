@@ -285,7 +285,8 @@ bool ApplyMeetingEvent(Meeting& m, const eventstore::schema::Event::Reader& ev) 
       SetReminder(m, ViewOf(x.getOffset()), "skipped");
       break;
     }
-    case Which::LEAD_OPTED_OUT: {
+    case Which::LEAD_OPTED_OUT:
+    case Which::LEAD_FORGOTTEN: {  // the lead's timers are cancelled with it
       if (m.status != "booked") return false;
       for (auto& r : m.reminders) {
         if (r.status == "pending") r.status = "cancelled";
@@ -456,7 +457,8 @@ Status MeetingsProjection::Apply(Txn& txn, const eventstore::EventView& event) {
     case Which::REMINDER_SKIPPED:
       id = ViewOf(p.getReminderSkipped().getMeetingId());
       break;
-    case Which::LEAD_OPTED_OUT: {
+    case Which::LEAD_OPTED_OUT:
+    case Which::LEAD_FORGOTTEN: {
       const std::string lead = LeadOfEvent(ev);
       if (lead.empty()) return Status::Ok();
       std::string_view v;

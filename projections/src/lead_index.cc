@@ -1,5 +1,8 @@
 #include "nextier/projections/lead_index.h"
 
+#include <string>
+#include <vector>
+
 #include "record_codec.h"
 
 namespace nextier::projections {
@@ -11,6 +14,12 @@ using codec::ViewOf;
 std::string Key(LeadKeyKind kind, std::string_view hash) {
   std::string k(1, static_cast<char>(kind));
   k.append(hash);
+  return k;
+}
+
+std::string LeadPrefix(std::string_view lead_id) {
+  std::string k(lead_id);
+  k.push_back('\0');
   return k;
 }
 }  // namespace
@@ -44,6 +53,9 @@ Result<std::unique_ptr<LeadIndexProjection>> LeadIndexProjection::Open(ReadModel
   auto keys = store.OpenTable("lead_index.keys");
   if (!keys.ok()) return keys.status();
   p->keys_ = *keys;
+  auto by_lead = store.OpenTable("lead_index.by_lead");
+  if (!by_lead.ok()) return by_lead.status();
+  p->by_lead_ = *by_lead;
   return p;
 }
 
@@ -55,7 +67,35 @@ Status LeadIndexProjection::PutFirst(Txn& txn, LeadKeyKind kind, std::string_vie
   Status s = txn.Get(keys_, key, &existing);
   if (s.ok()) return Status::Ok();  // first writer wins
   if (s.code() != StatusCode::kNotFound) return s;
-  return txn.Put(keys_, key, lead_id);
+  NEXTIER_RETURN_IF_ERROR(txn.Put(keys_, key, lead_id));
+  // The reverse entry, when it fits in a key (lead ids are short; a longer one is simply not
+  // dropped on forgetting, which only means its hashes stay claimed).
+  const std::string reverse = LeadPrefix(lead_id) + key;
+  if (reverse.size() > 511) return Status::Ok();
+  return txn.Put(by_lead_, reverse, "");
+}
+
+Status LeadIndexProjection::DropLead(Txn& txn, std::string_view lead_id) {
+  if (lead_id.empty()) return Status::Ok();
+  const std::string prefix = LeadPrefix(lead_id);
+  std::vector<std::string> held;
+  NEXTIER_RETURN_IF_ERROR(
+      txn.ScanPrefix(by_lead_, prefix, [&](std::string_view k, std::string_view) {
+        held.emplace_back(k);
+        return true;
+      }));
+  for (const auto& reverse : held) {
+    const std::string key = reverse.substr(prefix.size());
+    std::string_view owner;
+    Status s = txn.Get(keys_, key, &owner);
+    if (s.ok() && owner == lead_id) {
+      NEXTIER_RETURN_IF_ERROR(txn.Delete(keys_, key));
+    } else if (!s.ok() && s.code() != StatusCode::kNotFound) {
+      return s;
+    }
+    NEXTIER_RETURN_IF_ERROR(txn.Delete(by_lead_, reverse));
+  }
+  return Status::Ok();
 }
 
 Status LeadIndexProjection::Apply(Txn& txn, const eventstore::EventView& event) {
@@ -77,6 +117,8 @@ Status LeadIndexProjection::Apply(Txn& txn, const eventstore::EventView& event) 
       return PutFirst(txn, LeadKeyKind::kPhone, ViewOf(payload.getLeadEnriched().getPhoneHash()),
                       id);
     }
+    case Which::LEAD_FORGOTTEN:
+      return DropLead(txn, codec::IdFromStream(ViewOf(ev.getStreamId()), "lead-"));
     default:
       return Status::Ok();
   }

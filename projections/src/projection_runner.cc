@@ -1,6 +1,7 @@
 #include <kj/exception.h>
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <limits>
 #include <utility>
@@ -158,6 +159,10 @@ Status ProjectionRunner::ApplyBatchLocked(bool* progressed) {
                                      EncodeCheckpoint(cps[i], entries_[i]->projection->version())));
   }
   NEXTIER_RETURN_IF_ERROR(txn->Commit());
+  {
+    std::lock_guard lock(state_mu_);
+    full_ = Status::Ok();
+  }
   for (size_t i = 0; i < entries_.size(); ++i) entries_[i]->checkpoint.store(cps[i]);
   *progressed = true;
   RecomputePositionLocked();
@@ -170,6 +175,16 @@ void ProjectionRunner::Fail(const Status& s) {
     if (status_.ok()) status_ = s;
   }
   state_cv_.notify_all();
+}
+
+bool ProjectionRunner::WaitOut(const Status& s) {
+  if (!s.retryable()) return false;
+  {
+    std::lock_guard lock(state_mu_);
+    full_ = s;
+  }
+  state_cv_.notify_all();
+  return true;
 }
 
 void ProjectionRunner::Notify(uint64_t position) {
@@ -200,16 +215,33 @@ void ProjectionRunner::Stop() {
 }
 
 void ProjectionRunner::Run() {
+  // A full disk or map (or a store failing for a while: retryable errors) is waited out:
+  // nothing of the batch was committed, and the same batch is tried again, after pauses growing
+  // to 2 s, until room returns.
+  auto pause = std::chrono::milliseconds(0);
   while (!stop_) {
     bool progressed = false;
+    bool full = false;
     {
       std::lock_guard apply(apply_mu_);
       Status s = ApplyBatchLocked(&progressed);
       if (!s.ok()) {
-        Fail(s);
-        return;
+        if (!WaitOut(s)) {
+          Fail(s);
+          return;
+        }
+        full = true;
       }
     }
+    if (full) {
+      pause = std::clamp(pause * 2, std::chrono::milliseconds(50), std::chrono::milliseconds(2000));
+      const auto until = std::chrono::steady_clock::now() + pause;
+      while (!stop_ && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      continue;
+    }
+    pause = std::chrono::milliseconds(0);
     if (!progressed) log_.WaitForHead(position_.load(), options_.poll);
   }
 }
@@ -221,7 +253,7 @@ Status ProjectionRunner::CatchUp() {
     bool progressed = false;
     Status s = ApplyBatchLocked(&progressed);
     if (!s.ok()) {
-      Fail(s);
+      if (!WaitOut(s)) Fail(s);
       return s;
     }
     if (!progressed) break;
@@ -233,9 +265,11 @@ Status ProjectionRunner::WaitFor(uint64_t seq, std::chrono::milliseconds timeout
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     if (position() >= seq) return Status::Ok();
+    Status full;
     {
       std::lock_guard lock(state_mu_);
       if (!status_.ok()) return status_;
+      full = full_;
     }
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
@@ -250,7 +284,7 @@ Status ProjectionRunner::WaitFor(uint64_t seq, std::chrono::milliseconds timeout
         bool progressed = false;
         Status s = ApplyBatchLocked(&progressed);
         if (!s.ok()) {
-          Fail(s);
+          if (!WaitOut(s)) Fail(s);
           return s;
         }
         continue;
@@ -261,6 +295,8 @@ Status ProjectionRunner::WaitFor(uint64_t seq, std::chrono::milliseconds timeout
                            std::chrono::milliseconds(1));
       continue;
     }
+    // The runner is applying; while the disk is full, say so at once instead of waiting.
+    if (!full.ok()) return full;
     std::unique_lock lock(state_mu_);
     state_cv_.wait_for(lock, slice, [&] { return position() >= seq || !status_.ok(); });
   }
@@ -305,7 +341,7 @@ Status ProjectionRunner::Rebuild() {
     bool progressed = false;
     Status s = ApplyBatchLocked(&progressed);
     if (!s.ok()) {
-      Fail(s);
+      if (!WaitOut(s)) Fail(s);
       return s;
     }
     if (!progressed) break;

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "lmdb_util.h"
+#include "nextier/common/disk_space.h"
 
 namespace nextier::projections {
 
@@ -65,7 +66,8 @@ Status Txn::Commit() {
     mdb_txn_abort(t);
     return Status::Ok();
   }
-  return Check(mdb_txn_commit(t), "mdb_txn_commit");
+  // A short write on a full disk comes back as EIO: say "full" (disk_space.h).
+  return FullDiskOr(Check(mdb_txn_commit(t), "mdb_txn_commit"), store_->path());
 }
 
 Status Txn::CheckTable(Table table) const {

@@ -324,6 +324,52 @@ TEST_F(EventJsonTest, PersonalIsOpenedOnlyWhenAskedAndErasedOnceTheKeyIsForgotte
   EXPECT_EQ(ReadJson(false).at(0)["data"]["personal"], kSealed);
 }
 
+TEST_F(EventJsonTest, ClearTextThatMayQuoteAForgottenPersonIsErasedWithTheKey) {
+  // Free text stored in clear on the lead's stream (as older writers left it): a reply's words,
+  // a number in a failure reason, an email among a timer's template values.
+  std::vector<es::NewEvent> v;
+  v.push_back(Envelope());
+  v.back().builder().setKeySubject("");
+  v.back().builder().getPayload().initLeadNotInterested().setReason("no thanks, Ada");
+  v.push_back(Envelope());
+  v.back().builder().setKeySubject("");
+  auto f = v.back().builder().getPayload().initSmsSendFailed();
+  f.setCode("no_time_zone");
+  f.setReason("no time zone for phone \"+15164079249\"");
+  v.push_back(Envelope());
+  v.back().builder().setKeySubject("");
+  auto t = v.back().builder().getPayload().initTimerScheduled();
+  t.setTimerId("sms:autoreply:42:EMAIL");
+  t.setKind("sms");
+  t.setArgs(R"({"kind":"autoreply","values":{"email":"ada@example.com"}})");
+  v.push_back(Envelope());
+  v.back().builder().setKeySubject("");
+  v.back().builder().getPayload().initTimerCancelled().setReason("replied");
+  ASSERT_OK(store_->Append(kSubject, es::ExpectedVersion::Any(), std::move(v)));
+  Sealed();  // the lead has a key
+
+  for (bool open : {true, false}) {
+    const std::string shown = json(ReadJson(open)).dump();
+    EXPECT_NE(shown.find("no thanks, Ada"), std::string::npos) << "readable while remembered";
+    EXPECT_NE(shown.find("ada@example.com"), std::string::npos);
+  }
+  ASSERT_OK(store_->keys().Forget(kSubject));
+  for (bool open : {true, false}) {
+    const auto events = ReadJson(open);
+    const std::string shown = json(events).dump();
+    for (const char* gone : {"Ada", "+15164079249", "ada@example.com"}) {
+      EXPECT_EQ(shown.find(gone), std::string::npos) << gone << " in " << shown;
+    }
+    EXPECT_EQ(events.at(0)["data"]["reason"], kErased);
+    EXPECT_EQ(events.at(1)["data"]["reason"], kErased);
+    EXPECT_EQ(events.at(1)["data"]["code"], "no_time_zone") << "codes stay";
+    const json args = json::parse(events.at(2)["data"]["args"].get<std::string>());
+    EXPECT_EQ(args["kind"], "autoreply") << "the arguments keep their shape";
+    EXPECT_EQ(args["values"]["email"], kErased);
+    EXPECT_EQ(events.at(3)["data"]["reason"], "replied") << "a system reason is no quote";
+  }
+}
+
 TEST_F(EventJsonTest, PersonalThatDoesNotOpenIsUnreadableAndAnEmptyOneIsNull) {
   Sealed();  // the subject has a key
   AppendImported("not sealed at all, just bytes long enough");

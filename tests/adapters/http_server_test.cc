@@ -154,6 +154,23 @@ TEST_F(HttpServerTest, UnknownPathIs404AndWrongMethodIs405) {
   EXPECT_EQ(StatusOf(method), 405) << method;
 }
 
+// Found by fuzz_http (tests/fuzz/corpus/http/regress_non_utf8_path.txt): the 404 message quotes
+// the path, and a path that is not UTF-8 made the error's JSON dump throw on the I/O thread,
+// which ended the process.
+TEST_F(HttpServerTest, PathThatIsNotUtf8IsAnsweredAndTheServerStaysUp) {
+  StartServer();
+  for (const std::string target : {"/h\xff\xff" "ealthz", "/api/%FF%fe", "/healthz%C3"}) {
+    auto r = Request(port_, "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(StatusOf(r), 404) << r;
+    EXPECT_NE(r.find("\"code\":\"not_found\""), std::string::npos) << r;
+    EXPECT_NE(r.find("\xEF\xBF\xBD"), std::string::npos) << "bad bytes become U+FFFD: " << r;
+  }
+  // The 405 message quotes the path too.
+  auto method = Request(port_, "DELETE /api/things/%FF HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(StatusOf(method), 405) << method;
+  EXPECT_EQ(StatusOf(Get(port_, "/healthz")), 200);
+}
+
 TEST_F(HttpServerTest, OversizedBodyIs413) {
   StartServer();
   auto r = Post(port_, "/api/ops-only", std::string(5000, 'x'), "ops-key-123");

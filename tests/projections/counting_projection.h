@@ -2,6 +2,7 @@
 // loudly when an event arrives twice or out of order, or at an injected seq.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,7 +31,7 @@ class CountingProjection final : public Projection {
   std::vector<Table> tables() const override { return {streams_, seen_, meta_}; }
 
   Status Apply(Txn& txn, const eventstore::EventView& ev) override {
-    if (ev.seq() == fail_at) return Status::Internal("injected failure");
+    if (ev.seq() == fail_at.load()) return Status(fail_code.load(), "injected failure");
     const std::string seq = Be64(ev.seq());
     std::string_view v;
     if (txn.Get(seen_, seq, &v).ok()) {
@@ -66,7 +67,10 @@ class CountingProjection final : public Projection {
     return s;
   }
 
-  uint64_t fail_at = 0;  // 0: never
+  // Applying the event at fail_at fails with fail_code (0: never); the runner's thread reads
+  // them while tests change them.
+  std::atomic<uint64_t> fail_at{0};
+  std::atomic<StatusCode> fail_code{StatusCode::kInternal};
 
  private:
   CountingProjection(std::string name, uint32_t version)

@@ -173,6 +173,33 @@ TEST(ProjectionRunnerTest, AFailedApplyAbortsTheWholeBatchAndStopsTheRunner) {
   rig.ExpectMatchesLog(rig.log->Head());
 }
 
+TEST(ProjectionRunnerTest, AFullDiskIsWaitedOutAndTheRunnerGoesOnWhenRoomReturns) {
+  nextier::testing::TempDir dir;
+  Rig rig(dir.str());
+  rig.Append(30);
+  ASSERT_OK(rig.runner->CatchUp());
+  const uint64_t good = rig.log->Head();
+  rig.Append(30, 2);
+  rig.counting->fail_code = StatusCode::kResourceExhausted;
+  rig.counting->fail_at = good + 5;
+  ASSERT_OK(rig.runner->Start());
+  // Waiters hear of the full disk at once, and the runner does not stop on it.
+  const auto start = std::chrono::steady_clock::now();
+  Status s = rig.runner->WaitFor(rig.log->Head(), 5s);
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << s.ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  std::this_thread::sleep_for(200ms);  // a few retries by the runner's thread
+  EXPECT_OK(rig.runner->status());
+  EXPECT_EQ(*rig.runner->checkpoint("counting"), good);
+  rig.counting->fail_at = 0;  // room returns
+  ASSERT_OK(rig.runner->WaitFor(rig.log->Head(), 10s));
+  rig.ExpectMatchesLog(rig.log->Head());  // each event applied once
+  rig.Append(5, 3);
+  ASSERT_OK(rig.runner->WaitFor(rig.log->Head(), 10s));
+  rig.runner->Stop();
+  rig.ExpectMatchesLog(rig.log->Head());
+}
+
 TEST(ProjectionRunnerTest, ProjectionsAtDifferentCheckpointsEachApplyOnce) {
   nextier::testing::TempDir dir;
   Rig rig(dir.str());

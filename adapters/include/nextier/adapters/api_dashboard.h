@@ -72,13 +72,15 @@ struct DashboardSources {
   std::function<std::string()> as_of;  // RFC 3339 UTC
 };
 
-// The standard wiring. Everything passed in must outlive the returned functions.
+// The standard wiring. Everything passed in must outlive the returned functions. What the
+// campaigns' streams decide is kept between calls (shared by the copies of the result) and
+// folded again only when a campaign's stream version in `log` has moved.
 DashboardSources MakeDashboardSources(const projections::DashboardProjection& dashboard,
                                       engine::CampaignService& campaigns,
                                       const projections::CampaignsProjection& campaign_counts,
                                       engine::WorkflowRegistry& workflows,
                                       engine::SkipTraceService& skip_trace,
-                                      const engine::Clock& clock);
+                                      const engine::Clock& clock, eventstore::EventStore& log);
 
 // OVERVIEW from its parts (pure).
 nlohmann::json OverviewJson(const projections::DashboardCounts& counts, nlohmann::json campaigns,

@@ -11,6 +11,11 @@
 //     Personal as an object of its non-empty fields, or kErased when the subject's key was
 //     forgotten, or kUnreadable when the bytes do not open (altered, or sealed under another
 //     subject); without `open_personal` they are kSealed. An empty one is null.
+//   - on the events of a forgotten lead (its key subject, or its stream, was forgotten) the
+//     free text stored in clear that may quote the person becomes kErased too: the `reason` of
+//     LeadNotInterested, SmsSendFailed, SmsSendUnknown, SmsDeliveryFailed, LeadRejected,
+//     LeadNoHit, MeetingCancelled and SkipTraceAttemptFailed, and the template `values` inside
+//     a TimerScheduled's `args` (the log itself keeps the bytes: the hash chain covers them);
 //   - text that is not valid UTF-8 has the bad bytes replaced by U+FFFD, so dump() never throws.
 //
 // Thread-safety: pure functions; `keys` is used only through its own thread-safe methods. The

@@ -72,6 +72,7 @@ class SignalHouseClient final : public engine::SmsProvider {
   Result<engine::SmsSendOutcome> Send(const engine::OutboundSms& sms) override;
   // SignalHouse has no look-up by our idempotency key: always Unavailable.
   Result<std::optional<engine::SmsSendOutcome>> Lookup(std::string_view message_key) override;
+  bool can_look_up() const override { return false; }
 
  private:
   SignalHouseClient(SignalHouseConfig config, std::unique_ptr<detail::HttpTransport> http);

@@ -12,13 +12,17 @@
 // (query.is_entity) is never found.
 //
 // Lookup never fails and never blocks on anything but the first computation of the area-code
-// table (engine/send_window.h).
+// table (engine/send_window.h), except during a simulated outage (outage(), the switch behind
+// `POST /api/sandbox/outage`; sandbox_outage.h): then it answers Unavailable (after holding the
+// call, for a timeout) and counts nothing.
 //
-// Thread-safety: immutable after construction; Lookup may be called from any number of threads.
+// Thread-safety: immutable after construction but for the outage switch; Lookup may be called
+// from any number of threads.
 #pragma once
 
 #include <string_view>
 
+#include "nextier/adapters/sandbox_outage.h"
 #include "nextier/common/status.h"
 #include "nextier/engine/providers.h"
 
@@ -35,8 +39,12 @@ class SandboxSkipTrace final : public engine::SkipTraceProvider {
   std::string_view name() const override { return "sandbox"; }
   Result<engine::SkipTraceAnswer> Lookup(const engine::SkipTraceQuery& query) override;
 
+  // Test knob: a simulated outage (see the file comment).
+  OutageSwitch& outage() { return outage_; }
+
  private:
   const int hit_percent_;
+  OutageSwitch outage_;
 };
 
 }  // namespace nextier::adapters

@@ -12,8 +12,10 @@
 //               {"kind":"opted_out"|"rejected","code","reason","permanent"}
 // Provider message ids are "SBX" + the sequence zero-padded to 12 digits.
 //
-// Test knobs (SetOptedOutNumbers, FailNextSends) simulate the provider's behaviour; they are
-// process memory, not stored.
+// Test knobs (SetOptedOutNumbers, FailNextSends, outage()) simulate the provider's behaviour;
+// they are process memory, not stored. outage() is the switch behind `POST /api/sandbox/outage`
+// (sandbox_outage.h): error and timeout fail sends and look-ups before anything is stored;
+// lost_response stores the send and then answers Unavailable (look-ups keep working).
 //
 // Thread-safety: every method may be called from several threads at once (writes are serialised
 // by a mutex, reads use their own LMDB read transactions). Only one process may open a folder at
@@ -31,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "nextier/adapters/sandbox_outage.h"
 #include "nextier/common/status.h"
 #include "nextier/engine/providers.h"
 
@@ -82,10 +85,16 @@ class SandboxSms final : public engine::SmsProvider {
   void SetOptedOutNumbers(std::set<std::string> numbers);
   // Test knob: the next `n` sends answer Unavailable without storing anything (an outage).
   void FailNextSends(int n);
+  // Test knob: a simulated outage of sends and look-ups (see the file comment).
+  OutageSwitch& outage() { return outage_; }
 
  private:
   class Env;
   explicit SandboxSms(std::unique_ptr<Env> env);
+  // Send without the outage: stores a new send, or answers a repeat.
+  Result<engine::SmsSendOutcome> Accept(const engine::OutboundSms& sms);
+  // Lookup without the outage.
+  Result<std::optional<engine::SmsSendOutcome>> LookupStored(std::string_view message_key) const;
 
   std::unique_ptr<Env> env_;
   std::mutex write_mu_;  // one write transaction at a time; also orders seq assignment
@@ -93,6 +102,7 @@ class SandboxSms final : public engine::SmsProvider {
   mutable std::mutex knobs_mu_;
   std::set<std::string> opted_out_;  // guarded by knobs_mu_
   std::atomic<int> fail_next_{0};
+  OutageSwitch outage_;
 };
 
 }  // namespace nextier::adapters

@@ -69,6 +69,10 @@ class SmsProvider {
   // accepted it (so it was not sent). Unavailable when the provider cannot say (then the send
   // stays unknown). A provider with no look-up answers Unavailable.
   virtual Result<std::optional<SmsSendOutcome>> Lookup(std::string_view message_key) = 0;
+
+  // False for a provider whose Lookup always answers Unavailable (it has no look-up): a send
+  // whose answer was lost is then recorded unknown at once instead of being asked about again.
+  virtual bool can_look_up() const { return true; }
 };
 
 // Who to look for.

@@ -50,10 +50,16 @@ struct LeadSmsRequest {
   // and the provider's idempotency key. 1 to 200 bytes.
   std::string message_key;
   // Values for placeholders beyond the lead's and the sender's: email, agentName, meetingTime,
-  // link.
+  // link. They are stored in clear in the request's timer: never put the lead's personal data
+  // here (see email_from_reply).
   std::map<std::string, std::string> values;
   // The campaign whose from-number and workflow apply; "" = the lead's campaign.
   std::string campaign_id;
+  // The provider message id of a ReplyReceived on the lead's stream whose sealed email fills
+  // {email} when the text is sent (an answer to the address the person just wrote). "" = none;
+  // {email} is then the lead's, from the read model. Last, with a default, so that positional
+  // initialisers of the fields above stay whole.
+  std::string email_from_reply = {};
 };
 
 // The TimerScheduled event (due `now`, on the lead's stream) that asks for `request`. Put it in

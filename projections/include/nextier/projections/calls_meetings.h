@@ -126,8 +126,8 @@ struct Meeting {
 };
 
 // Folds one event of the meeting's lead stream into `meeting`, whose `id` must be set:
-// MeetingBooked/Cancelled/Rescheduled and ReminderSent/Skipped naming it, and LeadOptedOut
-// (the lead's pending reminders are cancelled with its timers). The caller makes sure the
+// MeetingBooked/Cancelled/Rescheduled and ReminderSent/Skipped naming it, and LeadOptedOut or
+// LeadForgotten (the lead's pending reminders are cancelled with its timers). The caller makes sure the
 // event is on the meeting's lead stream. Returns true when `meeting` changed.
 bool ApplyMeetingEvent(Meeting& meeting, const eventstore::schema::Event::Reader& event);
 

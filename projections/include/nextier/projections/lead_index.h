@@ -5,11 +5,15 @@
 //
 // Folding: LeadImported adds its phoneHashes, emailHash and nameKeyHash; LeadEnriched adds its
 // phoneHash (the number skip trace found). The lead id is taken from LeadImported.leadId, or
-// from the stream id ("lead-<id>") for LeadEnriched.
+// from the stream id ("lead-<id>") for LeadEnriched. LeadForgotten drops every entry the lead
+// holds: a forgotten person is no longer known to the data hub, so a later file naming them
+// imports a new lead (whose number the suppression list still guards, see sending.h).
 //
-// Table (part of the format; bump version() when changing it):
-//   lead_index.keys  key = kind (1 byte: 'p' phone, 'e' email, 'n' name+company+zip) || hash
-//                    value = lead id
+// Tables (part of the format; bump version() when changing them):
+//   lead_index.keys     key = kind (1 byte: 'p' phone, 'e' email, 'n' name+company+zip) || hash
+//                       value = lead id
+//   lead_index.by_lead  key = lead id || 0x00 || kind || hash -> ""  (the entries of `keys`
+//                       the lead holds, to drop them when it is forgotten)
 //
 // Thread-safety: queries may run from any thread, concurrently with the runner applying.
 #pragma once
@@ -39,8 +43,8 @@ class LeadIndexProjection final : public Projection {
   static Result<std::unique_ptr<LeadIndexProjection>> Open(ReadModelStore& store);
 
   std::string_view name() const override { return "lead_index"; }
-  uint32_t version() const override { return 1; }
-  std::vector<Table> tables() const override { return {keys_}; }
+  uint32_t version() const override { return 2; }
+  std::vector<Table> tables() const override { return {keys_, by_lead_}; }
   Status Apply(Txn& txn, const eventstore::EventView& event) override;
 
   // The lead that first carried `hash` of `kind`, or nullopt; inside the caller's transaction.
@@ -53,9 +57,10 @@ class LeadIndexProjection final : public Projection {
  private:
   explicit LeadIndexProjection(ReadModelStore& store) : store_(store) {}
   Status PutFirst(Txn& txn, LeadKeyKind kind, std::string_view hash, std::string_view lead_id);
+  Status DropLead(Txn& txn, std::string_view lead_id);
 
   ReadModelStore& store_;
-  Table keys_;
+  Table keys_, by_lead_;
 };
 
 }  // namespace nextier::projections

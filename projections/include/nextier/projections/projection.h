@@ -50,7 +50,10 @@ class Projection {
   // Called with strictly increasing seqs, every event of the log once. Must be deterministic
   // and keep all its state in its tables (no in-memory state that an aborted batch would leave
   // behind). A non-ok status aborts the whole batch and stops the runner (a bug or corruption
-  // that needs an operator); it is reported by status() and WaitFor.
+  // that needs an operator); it is reported by status() and WaitFor. A retryable status
+  // (ResourceExhausted, Unavailable: from here or the read models' store, typically a full disk)
+  // does not stop it: the batch is tried again after a pause until room returns, and WaitFor
+  // answers that status meanwhile.
   virtual Status Apply(Txn& txn, const eventstore::EventView& event) = 0;
 };
 
@@ -120,6 +123,8 @@ class ProjectionRunner {
   Status ResetLocked(const std::vector<Entry*>& entries);
   void RecomputePositionLocked();
   void Fail(const Status& s);
+  // True (and noted for WaitFor) when `s` is retryable (a full disk...), which is waited out.
+  bool WaitOut(const Status& s);
   void Notify(uint64_t position);
   void Run();
 
@@ -137,6 +142,7 @@ class ProjectionRunner {
   mutable std::mutex state_mu_;
   std::condition_variable state_cv_;  // notified after each commit and on failure
   Status status_;
+  Status full_;  // the retryable error being waited out; cleared by the next commit
 
   std::mutex listeners_mu_;
   std::vector<std::pair<uint64_t, std::function<void(uint64_t)>>> listeners_;
