@@ -1,14 +1,11 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing (Debian 12 packages), builds the release preset and
-# starts nextier. Until `nextier serve` lands it runs `nextier --help`.
+# starts `nextier serve` on the embedded default (LMDB under ./data, sandbox providers, the
+# shipped workflows and web UI). It prints the URL and the API keys to sign in with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release --target nextier
-
-if ./build/release/app/nextier --help | grep -q '^  serve'; then
-  exec ./build/release/app/nextier serve "$@"
-fi
-exec ./build/release/app/nextier --help
+exec ./build/release/app/nextier serve "$@"
