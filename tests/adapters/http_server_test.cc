@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <fstream>
 #include <future>
 #include <thread>
+#include <vector>
 
 #include "testing/http_client.h"
 #include "testing/testing.h"
@@ -281,6 +283,35 @@ TEST_F(HttpServerTest, ConnectionsBeyondTheBoundAreRefused) {
   close(b);
   close(c);
   for (int i = 0; i < 100 && server_->open_connections() > 0; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(StatusOf(Get(port_, "/healthz")), 200);
+}
+
+TEST_F(HttpServerTest, ThousandsOfIdleAndHalfSentConnectionsDoNotStopOthersBeingServed) {
+  // The file-descriptor limit must let both ends hold them all.
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+  if (lim.rlim_cur < 7000) GTEST_SKIP() << "RLIMIT_NOFILE is " << lim.rlim_cur;
+  ServerOptions o;
+  o.read_timeout = 1500ms;  // a half-sent request is cut after this
+  StartServer(o);
+  std::vector<int> idle;
+  for (int i = 0; i < 3000; ++i) {
+    const int fd = Connect(port_);
+    ASSERT_GE(fd, 0) << "connection " << i;
+    // Every third one starts a request and never finishes it.
+    if (i % 3 == 0) SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+    idle.push_back(fd);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(StatusOf(Get(port_, "/healthz")), 200) << "not served beside 3,000 idle connections";
+  EXPECT_EQ(StatusOf(Get(port_, "/api/things/7", "ops-key-123")), 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  // The half-sent ones are cut off by the read deadline; the server still serves.
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_LE(server_->open_connections(), 2000u);
+  for (int fd : idle) close(fd);
   EXPECT_EQ(StatusOf(Get(port_, "/healthz")), 200);
 }
 
