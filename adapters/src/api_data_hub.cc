@@ -359,7 +359,8 @@ void RegisterLeadRoutes(Server& server, projections::LeadsProjection& leads) {
       return respond(HttpResponse::Error(
           400, "invalid_argument",
           "status must be a lead state (raw, enriched, queued, sent, responded, gold, called, "
-          "booked, rejected, no_hit, failed, opted_out, not_interested), not '" + status + "'",
+          "booked, rejected, no_hit, failed, opted_out, not_interested), not '" +
+              status + "'",
           "status"));
     }
     list({req.Query("status"), req.Query("campaign")}, req, std::move(respond));

@@ -116,8 +116,9 @@ Result<std::vector<ResponseView>> ResponsesProjection::List(
   next->reset();
   uint64_t after = 0;
   if (!cursor.empty()) {
+    const std::string text(cursor);  // alive while `end` points into it
     char* end = nullptr;
-    after = std::strtoull(std::string(cursor).c_str(), &end, 10);
+    after = std::strtoull(text.c_str(), &end, 10);
     if (end == nullptr || *end != '\0') {
       return Status::InvalidArgument("the cursor is not one this list handed out", "cursor");
     }
@@ -184,8 +185,9 @@ Result<std::vector<GoldLabelView>> ResponsesProjection::GoldLabels(
   next->reset();
   uint64_t after = 0;
   if (!cursor.empty()) {
+    const std::string text(cursor);  // alive while `end` points into it
     char* end = nullptr;
-    after = std::strtoull(std::string(cursor).c_str(), &end, 10);
+    after = std::strtoull(text.c_str(), &end, 10);
     if (end == nullptr || *end != '\0') {
       return Status::InvalidArgument("the cursor is not one this list handed out", "cursor");
     }
