@@ -663,6 +663,14 @@ class Session : public std::enable_shared_from_this<Session> {
                                          "the request is not valid HTTP/1.1: " + ec.message()));
     }
     const auto& h = header_parser_->get();
+    // A Transfer-Encoding whose last coding is not chunked leaves the body's end unknown: read as
+    // empty, its bytes would be parsed as the next request (smuggling behind a proxy). RFC 9112
+    // §6.3: answer 400 and close.
+    if (h.find(http::field::transfer_encoding) != h.end() && !h.chunked()) {
+      return Respond(HttpResponse::Error(400, "malformed_request",
+                                         "Transfer-Encoding must end with chunked",
+                                         "Transfer-Encoding"));
+    }
     req_.method = std::string(h.method_string());
     req_.target = std::string(h.target());
     req_.remote = remote_;
