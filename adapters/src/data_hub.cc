@@ -360,7 +360,7 @@ class ImportJob::Impl final : public CsvVisitor {
     }
     const kj::Array<capnp::word> words = capnp::messageToFlatArray(personal_message);
     const auto bytes = words.asBytes();
-    auto sealed = keys.Seal(
+    auto sealed = keys.SealNew(
         stream, std::string_view(reinterpret_cast<const char*>(bytes.begin()), bytes.size()));
     if (!sealed.ok()) return sealed.status();
 

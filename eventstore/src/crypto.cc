@@ -1,10 +1,12 @@
 #include "crypto.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
+#include <pthread.h>
 
+#include <atomic>
+#include <cstring>
 #include <memory>
 
 namespace nextier::eventstore::crypto {
@@ -12,31 +14,140 @@ namespace {
 
 constexpr size_t kNonceSize = 12;
 constexpr size_t kTagSize = 16;
-
-struct CtxFree {
-  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
-};
-using CtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CtxFree>;
+constexpr size_t kShaBlock = 64;
 
 const unsigned char* U(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
 
+// OpenSSL 3 looks an algorithm up in its provider store (under a lock) each time one is named
+// by EVP_sha256(), SHA256() or HMAC(); the store, the log's writer and every producer thread
+// hash and seal per event, so the algorithms are fetched once and the contexts reused per thread.
+const EVP_MD* Sha256Md() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+const EVP_CIPHER* AesGcm() {
+  static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  return cipher;
+}
+
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
+struct CipherCtxFree {
+  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+};
+using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
+
+EVP_MD_CTX* ThreadMdCtx() {
+  thread_local MdCtxPtr ctx(EVP_MD_CTX_new());
+  return ctx.get();
+}
+EVP_CIPHER_CTX* ThreadCipherCtx() {
+  thread_local CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+  return ctx.get();
+}
+
+// HMAC-SHA256 of one key, with the padded key's two hash states computed once (RFC 2104): each
+// MAC then costs two context copies and the hashing of the message, no allocation, no lookup.
+struct HmacState {
+  Key key{};
+  bool ready = false;
+  MdCtxPtr inner{EVP_MD_CTX_new()};
+  MdCtxPtr outer{EVP_MD_CTX_new()};
+  MdCtxPtr work{EVP_MD_CTX_new()};
+
+  bool Prepare(const Key& k) {
+    if (ready && key == k) return true;
+    ready = false;
+    unsigned char ipad[kShaBlock], opad[kShaBlock];
+    std::memset(ipad, 0x36, sizeof ipad);
+    std::memset(opad, 0x5c, sizeof opad);
+    for (size_t i = 0; i < k.size(); ++i) {  // a 32-byte key is shorter than the block
+      ipad[i] ^= k[i];
+      opad[i] ^= k[i];
+    }
+    const bool ok = EVP_DigestInit_ex2(inner.get(), Sha256Md(), nullptr) == 1 &&
+                    EVP_DigestUpdate(inner.get(), ipad, sizeof ipad) == 1 &&
+                    EVP_DigestInit_ex2(outer.get(), Sha256Md(), nullptr) == 1 &&
+                    EVP_DigestUpdate(outer.get(), opad, sizeof opad) == 1;
+    OPENSSL_cleanse(ipad, sizeof ipad);
+    OPENSSL_cleanse(opad, sizeof opad);
+    if (!ok) return false;
+    key = k;
+    ready = true;
+    return true;
+  }
+};
+
+// Random bytes come from RAND_bytes a few KiB at a time (each call costs a getpid() and the
+// DRBG's lock). A child made by fork() must never reuse its parent's buffered bytes (two equal
+// nonces under one key break GCM), so fork() empties every thread's buffer.
+std::atomic<uint64_t> g_fork_generation{0};
+void OnFork() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
+struct RandomBuffer {
+  static constexpr size_t kSize = 4096;
+  unsigned char bytes[kSize];
+  size_t used = kSize;
+  uint64_t generation = 0;
+  ~RandomBuffer() { OPENSSL_cleanse(bytes, sizeof bytes); }
+};
+
 }  // namespace
 
 void Sha256(const void* data, size_t size, uint8_t out[32]) {
-  SHA256(static_cast<const unsigned char*>(data), size, out);
+  EVP_MD_CTX* ctx = ThreadMdCtx();
+  unsigned int len = 32;
+  if (ctx == nullptr || EVP_DigestInit_ex2(ctx, Sha256Md(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx, data, size) != 1 || EVP_DigestFinal_ex(ctx, out, &len) != 1) {
+    // Not expected with the default provider; never leave the output undefined.
+    EVP_Digest(data, size, out, &len, EVP_sha256(), nullptr);
+  }
 }
 
 void HmacSha256(const Key& key, std::string_view data, uint8_t out[32]) {
+  thread_local HmacState state;
+  unsigned char inner_hash[32];
   unsigned int len = 32;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), U(data), data.size(), out, &len);
+  if (!state.Prepare(key) || EVP_MD_CTX_copy_ex(state.work.get(), state.inner.get()) != 1 ||
+      EVP_DigestUpdate(state.work.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(state.work.get(), inner_hash, &len) != 1 ||
+      EVP_MD_CTX_copy_ex(state.work.get(), state.outer.get()) != 1 ||
+      EVP_DigestUpdate(state.work.get(), inner_hash, sizeof inner_hash) != 1 ||
+      EVP_DigestFinal_ex(state.work.get(), out, &len) != 1) {
+    len = 32;  // not expected; the one-shot call gives the same MAC
+    EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(), U(data),
+              data.size(), out, 32, nullptr);
+  }
 }
 
 Status RandomBytes(uint8_t* out, size_t size) {
-  if (RAND_bytes(out, static_cast<int>(size)) != 1) {
-    return Status::Internal("RAND_bytes failed: the system random source is unavailable");
+  static const bool registered = pthread_atfork(nullptr, nullptr, &OnFork) == 0;
+  (void)registered;
+  thread_local RandomBuffer buffer;
+  const uint64_t generation = g_fork_generation.load(std::memory_order_relaxed);
+  if (buffer.generation != generation) {
+    buffer.used = RandomBuffer::kSize;  // forked since the fill: never hand out those bytes
+    buffer.generation = generation;
   }
+  if (size > RandomBuffer::kSize / 4) {
+    if (RAND_bytes(out, static_cast<int>(size)) != 1) {
+      return Status::Internal("RAND_bytes failed: the system random source is unavailable");
+    }
+    return Status::Ok();
+  }
+  if (RandomBuffer::kSize - buffer.used < size) {
+    if (RAND_bytes(buffer.bytes, static_cast<int>(RandomBuffer::kSize)) != 1) {
+      return Status::Internal("RAND_bytes failed: the system random source is unavailable");
+    }
+    buffer.used = 0;
+  }
+  std::memcpy(out, buffer.bytes + buffer.used, size);
+  OPENSSL_cleanse(buffer.bytes + buffer.used, size);  // each byte is handed out once
+  buffer.used += size;
   return Status::Ok();
 }
 
@@ -44,15 +155,16 @@ Result<std::string> SealAesGcm(const Key& key, std::string_view aad, std::string
   std::string out(kNonceSize + plaintext.size() + kTagSize, '\0');
   auto* o = reinterpret_cast<unsigned char*>(out.data());
   NEXTIER_RETURN_IF_ERROR(RandomBytes(o, kNonceSize));
-  CtxPtr ctx(EVP_CIPHER_CTX_new());
+  EVP_CIPHER_CTX* ctx = ThreadCipherCtx();
   int len = 0;
-  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), o) != 1 ||
-      EVP_EncryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) != 1 ||
-      EVP_EncryptUpdate(ctx.get(), o + kNonceSize, &len, U(plaintext),
+  if (ctx == nullptr || AesGcm() == nullptr ||
+      EVP_EncryptInit_ex2(ctx, AesGcm(), key.data(), o, nullptr) != 1 ||
+      EVP_EncryptUpdate(ctx, nullptr, &len, U(aad), static_cast<int>(aad.size())) != 1 ||
+      EVP_EncryptUpdate(ctx, o + kNonceSize, &len, U(plaintext),
                         static_cast<int>(plaintext.size())) != 1 ||
-      EVP_EncryptFinal_ex(ctx.get(), o + kNonceSize + len, &len) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagSize,
-                          o + kNonceSize + plaintext.size()) != 1) {
+      EVP_EncryptFinal_ex(ctx, o + kNonceSize + len, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTagSize, o + kNonceSize + plaintext.size()) !=
+          1) {
     return Status::Internal("AES-256-GCM encryption failed");
   }
   return out;
@@ -65,18 +177,18 @@ Result<std::string> OpenAesGcm(const Key& key, std::string_view aad, std::string
   const size_t n = sealed.size() - kNonceSize - kTagSize;
   std::string out(n, '\0');
   const auto* in = U(sealed);
-  CtxPtr ctx(EVP_CIPHER_CTX_new());
+  EVP_CIPHER_CTX* ctx = ThreadCipherCtx();
   int len = 0;
-  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), in) != 1 ||
-      EVP_DecryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) != 1 ||
-      EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len,
-                        in + kNonceSize, static_cast<int>(n)) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagSize,
+  if (ctx == nullptr || AesGcm() == nullptr ||
+      EVP_DecryptInit_ex2(ctx, AesGcm(), key.data(), in, nullptr) != 1 ||
+      EVP_DecryptUpdate(ctx, nullptr, &len, U(aad), static_cast<int>(aad.size())) != 1 ||
+      EVP_DecryptUpdate(ctx, reinterpret_cast<unsigned char*>(out.data()), &len, in + kNonceSize,
+                        static_cast<int>(n)) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTagSize,
                           const_cast<unsigned char*>(in + kNonceSize + n)) != 1) {
     return Status::Internal("AES-256-GCM decryption could not start");
   }
-  if (EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len, &len) !=
-      1) {
+  if (EVP_DecryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(out.data()) + len, &len) != 1) {
     return Status::Corruption("sealed data failed authentication (altered, or another subject's)");
   }
   return out;

@@ -208,6 +208,22 @@ class LmdbKeyRing final : public KeyRing {
     return crypto::SealAesGcm(*key, subject, plaintext);
   }
 
+  Result<std::string> SealNew(std::string_view subject, std::string_view plaintext) override {
+    if (subject.empty()) return Status::InvalidArgument("a key subject is required", "keySubject");
+    crypto::Key key;
+    {
+      std::lock_guard lock(mu_);
+      auto it = pending_.find(subject);
+      if (it != pending_.end()) {
+        key = it->second;
+      } else {
+        NEXTIER_RETURN_IF_ERROR(crypto::RandomBytes(key.data(), key.size()));
+        pending_.emplace(std::string(subject), key);
+      }
+    }
+    return crypto::SealAesGcm(key, subject, plaintext);
+  }
+
   Result<std::string> Open(std::string_view subject, std::string_view sealed) override {
     auto key = Lookup(subject);
     if (!key.ok()) return key.status();
@@ -238,7 +254,7 @@ class LmdbKeyRing final : public KeyRing {
     crypto::Key key;
     {
       std::lock_guard lock(mu_);
-      auto it = pending_.find(std::string(subject));
+      auto it = pending_.find(subject);
       if (it == pending_.end()) return Status::Ok();
       key = it->second;
     }
@@ -286,10 +302,10 @@ class LmdbKeyRing final : public KeyRing {
   Result<crypto::Key> Lookup(std::string_view subject) {
     {
       std::lock_guard lock(mu_);
-      if (forgotten_.count(std::string(subject)) != 0) {
+      if (forgotten_.find(subject) != forgotten_.end()) {
         return Status::NotFound("personal data of " + std::string(subject) + " was forgotten");
       }
-      auto it = pending_.find(std::string(subject));
+      auto it = pending_.find(subject);
       if (it != pending_.end()) return it->second;
     }
     std::shared_lock resize(*resize_mu_);
@@ -317,7 +333,7 @@ class LmdbKeyRing final : public KeyRing {
       return existing;
     }
     std::lock_guard lock(mu_);
-    auto it = pending_.find(std::string(subject));
+    auto it = pending_.find(subject);
     if (it != pending_.end()) return it->second;  // another thread made it meanwhile
     crypto::Key key;
     NEXTIER_RETURN_IF_ERROR(crypto::RandomBytes(key.data(), key.size()));
@@ -330,8 +346,13 @@ class LmdbKeyRing final : public KeyRing {
   std::shared_mutex* resize_mu_;
   const crypto::Key index_secret_;
   std::mutex mu_;
-  std::unordered_map<std::string, crypto::Key> pending_;  // made here, not yet committed
-  std::unordered_set<std::string> forgotten_;
+  // Looked up by string_view without making a string.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, crypto::Key, Hash, std::equal_to<>> pending_;  // not yet stored
+  std::unordered_set<std::string, Hash, std::equal_to<>> forgotten_;
   std::function<Status(std::string)> forget_fn_;
 
   friend class LmdbEventStore;

@@ -25,8 +25,9 @@ class KeyRingTest : public ::testing::Test {
     store_ = std::move(s).value();
   }
   // Appends a LeadImported whose personal data is sealed under the lead's key.
-  void ImportLead(const std::string& lead, const std::string& phone) {
-    auto sealed = store_->keys().Seal(lead, phone);
+  void ImportLead(const std::string& lead, const std::string& phone, bool new_subject = false) {
+    auto sealed =
+        new_subject ? store_->keys().SealNew(lead, phone) : store_->keys().Seal(lead, phone);
     ASSERT_OK(sealed);
     NewEvent e;
     auto b = e.builder();
@@ -74,6 +75,25 @@ TEST_F(KeyRingTest, KeyIsDurableWithTheEventThatUsesIt) {
   auto phone = ReadPhone("lead-1");
   ASSERT_OK(phone);
   EXPECT_EQ(*phone, "+15550001111");
+}
+
+// SealNew (the importer's path) skips looking for a stored key; the key it makes is stored with
+// the first event, like Seal's, and a second seal of the same pending subject shares it.
+TEST_F(KeyRingTest, SealNewKeyIsDurableWithItsEventAndSharedWhilePending) {
+  auto first = store_->keys().SealNew("lead-2", "one");
+  ASSERT_OK(first);
+  ImportLead("lead-2", "+15550002222", /*new_subject=*/true);
+  auto opened = store_->keys().Open("lead-2", *first);
+  ASSERT_OK(opened);
+  EXPECT_EQ(*opened, "one");
+  Reopen();
+  auto phone = ReadPhone("lead-2");
+  ASSERT_OK(phone);
+  EXPECT_EQ(*phone, "+15550002222");
+  opened = store_->keys().Open("lead-2", *first);
+  ASSERT_OK(opened);
+  EXPECT_EQ(*opened, "one");
+  EXPECT_FALSE(store_->keys().SealNew("", "x").ok());
 }
 
 TEST_F(KeyRingTest, EachSubjectHasItsOwnKey) {

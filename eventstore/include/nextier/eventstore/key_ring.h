@@ -29,6 +29,16 @@ class KeyRing {
   // nonce (12 bytes) || ciphertext || tag (16 bytes). NotFound when the subject was forgotten.
   virtual Result<std::string> Seal(std::string_view subject, std::string_view plaintext) = 0;
 
+  // Seal for a subject the caller is creating: its stream is appended with
+  // ExpectedVersion::NoStream in the same unit as this data (the importer's new leads). The key is
+  // made without looking for a stored one, which is what makes a bulk import cheap. Only for
+  // subjects that cannot have a key yet (the importer's lead ids contain a fresh random file
+  // id). For one that has, the unit carrying the data fails (its stream exists), but the new key
+  // would shadow the stored one in this process until it restarts.
+  virtual Result<std::string> SealNew(std::string_view subject, std::string_view plaintext) {
+    return Seal(subject, plaintext);
+  }
+
   // Decrypts what Seal produced. NotFound when the subject was forgotten (the data is erased);
   // Corruption when the bytes were altered or sealed under another subject.
   virtual Result<std::string> Open(std::string_view subject, std::string_view sealed) = 0;
