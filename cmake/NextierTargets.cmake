@@ -21,3 +21,19 @@ function(nextier_library name)
   target_link_libraries(nextier_${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
   nextier_warnings(nextier_${name})
 endfunction()
+
+# nextier_allocator(TARGET): links jemalloc into an executable that runs the engine (not under
+# the sanitizers, which bring their own allocator). Every event is built by a producer thread and
+# freed by the log's writer; glibc's malloc serialises such cross-thread frees on the producer's
+# arena lock, jemalloc returns them through per-thread caches.
+function(nextier_allocator target)
+  if(NEXTIER_SANITIZE OR NEXTIER_FUZZ OR NOT NEXTIER_JEMALLOC)
+    return()
+  endif()
+  find_library(NEXTIER_JEMALLOC_LIBRARY NAMES jemalloc)
+  if(NOT NEXTIER_JEMALLOC_LIBRARY)
+    message(FATAL_ERROR "jemalloc not found (Debian: apt-get install libjemalloc-dev; or "
+                        "-DNEXTIER_JEMALLOC=OFF)")
+  endif()
+  target_link_libraries(${target} PRIVATE ${NEXTIER_JEMALLOC_LIBRARY})
+endfunction()

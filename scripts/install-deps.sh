@@ -11,6 +11,8 @@ packages=(
   # libphonenumber: the runtime libraries and what its headers include (protobuf, abseil, ICU);
   # the headers themselves are unpacked below.
   libphonenumber8 libgeocoding8 libprotobuf-dev libabsl-dev libicu-dev
+  # jemalloc: the allocator of the nextier executable and the benchmarks (cmake/NextierTargets).
+  libjemalloc-dev
   sqlite3 wrk nginx-light
   # The browser tests: Debian's Chromium, driven by playwright-core from npm (tests/browser).
   chromium
