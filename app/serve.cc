@@ -257,10 +257,10 @@ int RunServe(const ServeOptions& o) {
   adapters::Server server(server_options, *keys, &metrics);
   // After the server, so it is destroyed (drained) first: its jobs answer through the server.
   adapters::WorkPool pool(4);
-  // Webhooks get their own, wider pool: each job blocks until its reply is durable, and the
-  // store's group commit can only batch as many replies as there are jobs waiting in it (with
-  // the 4 shared threads, at most 4 per commit: ~3,000 replies/s). 64 lets one commit carry up
-  // to 64 replies, and a burst of webhooks no longer queues the API's other work behind it.
+  // Webhooks get their own pool. Replies no longer wait in it (they are prepared on the I/O
+  // threads and answered from the group commit's completion, so a commit carries every reply in
+  // flight); it runs delivery receipts, which block until durable, and replies' repeats and
+  // retries, so a burst of webhooks never queues the API's other work behind it.
   adapters::WorkPool webhook_pool(64);
   // The live dashboard: counters from the read model, pushed over WebSocket (after the server,
   // so it is destroyed first).

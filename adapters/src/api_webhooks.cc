@@ -109,16 +109,19 @@ void RegisterWebhookRoutes(Server& server, engine::InboundService& inbound, Webh
                                            "metaData.Message.senderPhoneNumber is required",
                                            "metaData.Message.senderPhoneNumber"));
       }
-      return pool.Post([&inbound, reply = std::move(reply), respond] {
-        auto r = inbound.Receive(reply);
-        if (!r.ok()) return respond(HttpResponse::FromStatus(r.status()));
-        json out = {{"ok", true},
-                    {"leadId", r->lead_id ? json(*r->lead_id) : json(nullptr)},
-                    {"classification", r->classification},
-                    {"goldLabel", r->gold_label},
-                    {"duplicate", r->duplicate}};
-        respond(HttpResponse::Json(200, out.dump()));
-      });
+      // Prepared on this I/O thread and answered from the group commit's completion: no thread
+      // waits for the fsync, so one commit carries as many replies as are in flight.
+      return inbound.ReceiveAsync(
+          std::move(reply), [&pool](std::function<void()> work) { pool.Post(std::move(work)); },
+          [respond](Result<engine::InboundOutcome> r) {
+            if (!r.ok()) return respond(HttpResponse::FromStatus(r.status()));
+            json out = {{"ok", true},
+                        {"leadId", r->lead_id ? json(*r->lead_id) : json(nullptr)},
+                        {"classification", r->classification},
+                        {"goldLabel", r->gold_label},
+                        {"duplicate", r->duplicate}};
+            respond(HttpResponse::Json(200, out.dump()));
+          });
     }
     if (event == "MESSAGE_DELIVERED" || event == "MESSAGE_FAILED") {
       engine::DeliveryReceipt receipt;

@@ -4,7 +4,9 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "nextier/engine/call_queue.h"
 #include "nextier/engine/campaigns.h"
@@ -53,6 +55,89 @@ struct InboundService::Impl {
   const projections::LeadsProjection& leads;
   InboundOptions options;
 
+  // Leads as last folded, by id. A reply folds only the events its lead gained since (a stream
+  // only grows, so a cached fold plus the newer events is the whole fold); a lead texting often
+  // is not replayed from its first event each time. Bounded: emptied when it grows too big.
+  static constexpr size_t kLeadCacheSize = 20000;
+  struct LeadCache {
+    std::mutex mu;
+    std::unordered_map<std::string, Lead> leads;
+  };
+  std::unique_ptr<LeadCache> lead_cache = std::make_unique<LeadCache>();
+
+  Result<Lead> LoadLeadCached(const std::string& lead_id) {
+    Lead lead;
+    bool cached = false;
+    {
+      std::lock_guard lock(lead_cache->mu);
+      if (auto it = lead_cache->leads.find(lead_id); it != lead_cache->leads.end()) {
+        lead = it->second;
+        cached = true;
+      }
+    }
+    if (!cached) return RememberLead(LoadLead(store, lead_id));
+    NEXTIER_RETURN_IF_ERROR(
+        store.ReadStream(lead.stream, lead.version + 1, SIZE_MAX, [&](const es::EventView& ev) {
+          Apply(lead, ev.event());
+          return true;
+        }));
+    return RememberLead(std::move(lead));
+  }
+
+  Result<Lead> RememberLead(Result<Lead> lead) {
+    if (!lead.ok()) return lead;
+    std::lock_guard lock(lead_cache->mu);
+    if (lead_cache->leads.size() >= kLeadCacheSize) lead_cache->leads.clear();
+    auto [it, fresh] = lead_cache->leads.try_emplace(lead->id, *lead);
+    if (!fresh && it->second.version < lead->version) it->second = *lead;
+    return lead;
+  }
+
+  // The workflow a campaign pins, by campaign id, folded incrementally: a campaign's stream
+  // holds every lead it queued and every batch, so replaying it for each reply (LoadCampaign)
+  // cost more than the rest of the reply. Only CampaignCreated and CampaignMigrated matter here.
+  struct PinnedWorkflow {
+    uint64_t stream_version = 0;
+    std::string id;
+    std::string version;
+  };
+  struct CampaignCache {
+    std::mutex mu;
+    std::unordered_map<std::string, PinnedWorkflow> campaigns;
+  };
+  std::unique_ptr<CampaignCache> campaign_cache = std::make_unique<CampaignCache>();
+
+  Result<PinnedWorkflow> CampaignWorkflow(const std::string& campaign_id) {
+    PinnedWorkflow pinned;
+    {
+      std::lock_guard lock(campaign_cache->mu);
+      if (auto it = campaign_cache->campaigns.find(campaign_id);
+          it != campaign_cache->campaigns.end()) {
+        pinned = it->second;
+      }
+    }
+    const uint64_t from = pinned.stream_version + 1;
+    NEXTIER_RETURN_IF_ERROR(store.ReadStream(
+        CampaignStreamId(campaign_id), from, SIZE_MAX, [&](const es::EventView& ev) {
+          const auto event = ev.event();
+          const auto p = event.getPayload();
+          pinned.stream_version = event.getStreamVersion();
+          if (p.which() == Which::CAMPAIGN_CREATED) {
+            pinned.id = Str(p.getCampaignCreated().getWorkflowId());
+            pinned.version = Str(p.getCampaignCreated().getWorkflowVersion());
+          } else if (p.which() == Which::CAMPAIGN_MIGRATED) {
+            pinned.version = Str(p.getCampaignMigrated().getToVersion());
+          }
+          return true;
+        }));
+    if (pinned.id.empty()) return Status::NotFound("campaign " + campaign_id + " does not exist");
+    std::lock_guard lock(campaign_cache->mu);
+    if (campaign_cache->campaigns.size() >= kLeadCacheSize) campaign_cache->campaigns.clear();
+    auto& slot = campaign_cache->campaigns[campaign_id];
+    if (slot.stream_version < pinned.stream_version) slot = pinned;
+    return pinned;
+  }
+
   // The outcome of an earlier delivery of the same key, read back from the stored unit.
   Result<InboundOutcome> Original(const es::AppendResult& r) {
     InboundOutcome o;
@@ -77,9 +162,9 @@ struct InboundService::Impl {
 
   Result<std::shared_ptr<const workflows::Workflow>> WorkflowOf(const Lead* lead) {
     if (lead != nullptr && !lead->campaign_id.empty()) {
-      auto c = LoadCampaign(store, lead->campaign_id);
+      auto c = CampaignWorkflow(lead->campaign_id);
       if (c.ok()) {
-        auto wf = workflows.Get(c->workflow_id, c->workflow_version);
+        auto wf = workflows.Get(c->id, c->version);
         if (wf.ok()) return wf->workflow;
       }
     }
@@ -94,7 +179,16 @@ struct InboundService::Impl {
     return all.front().workflow;
   }
 
-  Result<InboundOutcome> Receive(const InboundReply& in) {
+  // One attempt at storing a reply: either the answer already known (a delivery seen before),
+  // or the unit to append with the outcome it stands for.
+  struct Prepared {
+    std::optional<InboundOutcome> known;
+    std::vector<es::StreamAppend> unit;
+    InboundOutcome out;
+    std::string key;
+  };
+
+  Result<Prepared> Prepare(const InboundReply& in) {
     if (in.from.empty()) {
       return Status::InvalidArgument("the reply names no sender",
                                      "metaData.Message.senderPhoneNumber");
@@ -109,11 +203,16 @@ struct InboundService::Impl {
                                             ? std::string()
                                             : "delivery-" + in.delivery_id;
 
-    for (int attempt = 0; attempt < 6; ++attempt) {
+    Prepared prepared;
+    prepared.key = key;
+    {
       if (!delivery_stream.empty()) {
         auto seen = DeliveredBefore(delivery_stream);
         if (!seen.ok()) return seen.status();
-        if (seen->has_value()) return **seen;
+        if (seen->has_value()) {
+          prepared.known = std::move(**seen);
+          return prepared;
+        }
       }
       auto matched = conversations.LeadTextedAt(from_hash, in.to);
       if (!matched.ok()) return matched.status();
@@ -122,7 +221,7 @@ struct InboundService::Impl {
       // destroyed, so nothing could be sealed under it anyway).
       bool forgotten_lead = false;
       if (matched->has_value()) {
-        auto l = LoadLead(store, **matched);
+        auto l = LoadLeadCached(**matched);
         if (l.ok() && l->forgotten) {
           forgotten_lead = true;
         } else if (l.ok()) {
@@ -194,14 +293,66 @@ struct InboundService::Impl {
         unit.push_back(es::StreamAppend{delivery_stream, es::ExpectedVersion::NoStream(), {}});
         unit.back().events.push_back(std::move(d));
       }
-      auto r = store.AppendUnit(std::move(unit), key);
+      prepared.unit = std::move(unit);
+      prepared.out = std::move(out);
+    }
+    return prepared;
+  }
+
+  static constexpr int kAttempts = 6;  // a lead changing under a reply: prepare it again
+
+  Result<InboundOutcome> Receive(const InboundReply& in) {
+    for (int attempt = 0; attempt < kAttempts; ++attempt) {
+      auto p = Prepare(in);
+      if (!p.ok()) return p.status();
+      if (p->known) return std::move(*p->known);
+      auto r = store.AppendUnit(std::move(p->unit), p->key);
       if (r.ok()) {
         if (r->duplicate) return Original(*r);
-        return out;
+        return std::move(p->out);
       }
       if (r.status().code() != StatusCode::kConflict) return r.status();
     }
-    return Status::Conflict("inbound: the lead kept changing while storing reply " + id);
+    return Status::Conflict("inbound: the lead kept changing while storing reply " + ReplyId(in));
+  }
+
+  static std::string ReplyId(const InboundReply& in) {
+    return !in.message_id.empty() ? in.message_id : in.delivery_id;
+  }
+
+  // Receive without a thread waiting for the commit: prepared here, appended by the store's
+  // writer, answered from its completion. Repeats and retries, which read the log, go to `post`.
+  static void ReceiveAsync(std::shared_ptr<Impl> self, std::shared_ptr<const InboundReply> in,
+                           std::function<void(std::function<void()>)> post,
+                           std::function<void(Result<InboundOutcome>)> done, int attempt) {
+    auto p = self->Prepare(*in);
+    if (!p.ok()) return done(p.status());
+    if (p->known) return done(std::move(*p->known));
+    auto out = std::make_shared<InboundOutcome>(std::move(p->out));
+    Impl& impl = *self;
+    impl.store.AppendAsync(
+        std::move(p->unit), p->key,
+        [self = std::move(self), in = std::move(in), post = std::move(post), done = std::move(done),
+         out, attempt](Result<es::AppendResult> r) mutable {
+          if (r.ok() && !r->duplicate) return done(std::move(*out));
+          if (r.ok()) {
+            auto* poster = &post;
+            return (*poster)([self, done = std::move(done), result = std::move(*r)] {
+              done(self->Original(result));
+            });
+          }
+          if (r.status().code() != StatusCode::kConflict) return done(r.status());
+          if (attempt + 1 >= kAttempts) {
+            return done(Status::Conflict("inbound: the lead kept changing while storing reply " +
+                                         ReplyId(*in)));
+          }
+          auto* poster = &post;
+          (*poster)([self = std::move(self), in = std::move(in), post, done = std::move(done),
+                     attempt]() mutable {
+            ReceiveAsync(std::move(self), std::move(in), std::move(post), std::move(done),
+                         attempt + 1);
+          });
+        });
   }
 
   // The outcome stored with an earlier delivery of this id, or nullopt.
@@ -228,7 +379,7 @@ struct InboundService::Impl {
 
   Result<std::string> SealReply(const std::string& subject, const InboundReply& in,
                                 const std::string& email) {
-    capnp::MallocMessageBuilder message;
+    capnp::MallocMessageBuilder message(256);  // 2 KiB: the default 8 KiB is zeroed per reply
     auto p = message.initRoot<es::schema::Personal>();
     p.setFromNumber(in.from);
     p.setToNumber(in.to);
@@ -484,6 +635,12 @@ InboundService::InboundService(es::EventStore& store, const Clock& clock,
 
 Result<InboundOutcome> InboundService::Receive(const InboundReply& reply) {
   return impl_->Receive(reply);
+}
+void InboundService::ReceiveAsync(InboundReply reply,
+                                  std::function<void(std::function<void()>)> post,
+                                  std::function<void(Result<InboundOutcome>)> done) {
+  Impl::ReceiveAsync(impl_, std::make_shared<const InboundReply>(std::move(reply)), std::move(post),
+                     std::move(done), 0);
 }
 Result<ReceiptOutcome> InboundService::Receipt(const DeliveryReceipt& receipt) {
   return impl_->Receipt(receipt);

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -306,6 +307,39 @@ TEST_F(InboundServeTest, EachClassHasItsEffectAndARedeliveryIsProcessedOnce) {
   EXPECT_EQ(p.Terminate(), 0) << p.output();
 }
 
+// A reply is classified by the workflow version its lead's campaign pins, also once the
+// campaign has been migrated after earlier replies (the service folds campaigns and leads
+// incrementally between replies, so this checks the fold still sees the migration).
+TEST_F(InboundServeTest, RepliesFollowTheCampaignsWorkflowAcrossAMigration) {
+  ServeProcess p("--data " + dir_.str() + " --provider sandbox --sim-clock 2026-11-28T15:00:00Z");
+  ASSERT_GT(p.port(), 0) << p.output();
+  const auto texted = TextedLeads(p.port(), 2);
+  ASSERT_EQ(texted.size(), 2u);
+  const std::string first = texted.begin()->second;
+  const std::string second = std::next(texted.begin())->second;
+  auto classify = [&](const std::string& id, const std::string& from) {
+    const std::string r = PostWebhook(p.port(), Reply(id, from, "pineapple"), "d-" + id);
+    EXPECT_EQ(StatusOf(r), 200) << r;
+    return json::parse(BodyOf(r), nullptr, false).value("classification", "");
+  };
+  EXPECT_EQ(classify("mig-1", first), "OTHER");
+
+  json wf = Call(p.port(), "GET", "/api/workflows/business-owners", kOps, nullptr, 200);
+  wf.erase("version");
+  wf.erase("updatedAt");
+  wf["classification"]["rules"]["POSITIVE"]["keywords"].push_back("pineapple");
+  const std::string version =
+      Call(p.port(), "PUT", "/api/workflows/business-owners", kOps, wf, 201)["version"];
+  json campaigns = Call(p.port(), "GET", "/api/campaigns", kOps, nullptr, 200);
+  ASSERT_EQ(campaigns["items"].size(), 1u) << campaigns;
+  const std::string id = campaigns["items"][0]["id"];
+  Call(p.port(), "POST", "/api/campaigns/" + id + "/migrate", kOps, {{"version", version}}, 200);
+
+  EXPECT_EQ(classify("mig-2", first), "POSITIVE");   // a lead seen before the migration
+  EXPECT_EQ(classify("mig-3", second), "POSITIVE");  // and one seen for the first time
+  EXPECT_EQ(p.Terminate(), 0) << p.output();
+}
+
 TEST_F(InboundServeTest, AThousandConcurrentDeliveriesWithDuplicatesAreEachProcessedOnce) {
   ServeProcess p("--data " + dir_.str() + " --sim-clock 2026-11-28T15:00:00Z");
   ASSERT_GT(p.port(), 0) << p.output();
@@ -315,6 +349,8 @@ TEST_F(InboundServeTest, AThousandConcurrentDeliveriesWithDuplicatesAreEachProce
   for (const auto& [lead, phone] : texted) phones.push_back(phone);
   // 1,000 deliveries of 700 distinct messages, sent from 8 threads at once.
   std::atomic<int> ok{0};
+  std::mutex failed_mu;
+  std::vector<std::string> failed;  // what a delivery got instead of a 200
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
@@ -323,12 +359,17 @@ TEST_F(InboundServeTest, AThousandConcurrentDeliveriesWithDuplicatesAreEachProce
         const std::string res = PostWebhook(
             p.port(), Reply("m-" + std::to_string(id), phones[id % phones.size()], "ok 👍"),
             "d-" + std::to_string(id));
-        if (StatusOf(res) == 200) ++ok;
+        if (StatusOf(res) == 200) {
+          ++ok;
+        } else {
+          std::lock_guard lock(failed_mu);
+          failed.push_back("m-" + std::to_string(id) + ": " + res);
+        }
       }
     });
   }
   for (auto& t : threads) t.join();
-  EXPECT_EQ(ok.load(), 1000);
+  EXPECT_EQ(ok.load(), 1000) << (failed.empty() ? std::string() : failed.front());
   size_t stored = 0;
   std::string cursor;
   std::set<std::string> ids;

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,6 +88,12 @@ class InboundService {
 
   // InvalidArgument when the reply has neither message id nor delivery id, or no sender.
   Result<InboundOutcome> Receive(const InboundReply& reply);
+  // The same without blocking: the reply is prepared on the calling thread and appended by the
+  // store's group commit; `done` runs once it is durable (or failed), on the store's writer
+  // thread, so it must be quick. Repeats and retries after a conflict, which read the log, run
+  // through `post` (e.g. a work pool). `done` is called exactly once.
+  void ReceiveAsync(InboundReply reply, std::function<void(std::function<void()>)> post,
+                    std::function<void(Result<InboundOutcome>)> done);
   // InvalidArgument for an unknown event or no message id.
   Result<ReceiptOutcome> Receipt(const DeliveryReceipt& receipt);
 
