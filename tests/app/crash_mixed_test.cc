@@ -85,6 +85,11 @@ struct Acked {
   std::map<std::string, std::string> replies;    // message id -> classification
   std::map<std::string, std::string> completed;  // call-queue entry -> disposition
   std::set<std::string> replied_numbers;         // senders already used (one reply each)
+  // The reply each sender sends: once tried, a number always sends the same message (id, text,
+  // delivery id), as SignalHouse redelivers a webhook it got no answer for. A reply stored just
+  // before a kill but never acknowledged is then a redelivery, not a second, different reply
+  // (which would rightly get a second auto-reply).
+  std::map<std::string, int> reply_of;
 };
 
 // Replies of several classes; the email ones make gold leads for the agents to call.
@@ -125,15 +130,18 @@ void Load(uint16_t port, int round, Acked& acked, const std::atomic<bool>& stop)
       if (stop.load()) return;
       if (m["kind"] != "opener") continue;
       const std::string to = m["to"];
+      int r = 0;
       {
         std::lock_guard lock(acked.mu);
         if (!acked.replied_numbers.insert(to).second) continue;
+        auto [it, fresh] = acked.reply_of.try_emplace(to, n);
+        if (fresh) ++n;
+        r = it->second;
       }
-      const std::string id = "m-" + std::to_string(n);
+      const std::string id = "m-" + std::to_string(r);
       const std::string res = nextier::testing::PostSignedWebhook(
-          port, kSecret, nextier::testing::ReplyEvent(id, to, m["from"], ReplyText(n)),
-          "d-" + std::to_string(n));
-      ++n;
+          port, kSecret, nextier::testing::ReplyEvent(id, to, m["from"], ReplyText(r)),
+          "d-" + std::to_string(r));
       if (StatusOf(res) != 200) {
         // Not acknowledged: the number may reply again in a later round.
         std::lock_guard lock(acked.mu);
