@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing, builds the debug preset (ASan + UBSan) and runs
-# ctest. Exits non-zero when any test fails.
+# Runs every test: installs what is missing, builds the debug preset (ASan + UBSan), runs ctest
+# and then the libFuzzer targets (scripts/fuzz.sh, its own clang build in build/fuzz). Exits
+# non-zero when any test fails or any fuzz target finds something. Arguments go to ctest only.
+#
+#   NEXTIER_SKIP_FUZZ=1        skip the fuzzing step (quick local runs); CI leaves it unset
+#   NEXTIER_FUZZ_SECONDS=N     seconds each fuzz target runs (default 60, what CI runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,3 +18,8 @@ fi
 cmake --preset debug >/dev/null
 cmake --build --preset debug
 ctest --preset debug "$@"
+if [ "${NEXTIER_SKIP_FUZZ:-0}" = 1 ]; then
+  echo "test.sh: NEXTIER_SKIP_FUZZ=1: the fuzz targets are not run"
+else
+  bash scripts/fuzz.sh "${NEXTIER_FUZZ_SECONDS:-60}"
+fi

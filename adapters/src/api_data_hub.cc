@@ -175,9 +175,13 @@ void RunUpload(std::shared_ptr<UploadState> state, DataHub& hub, ImportOptions o
     return respond(
         HttpResponse::Json(202, nlohmann::json{{"file", FileJson(record, true)}}.dump()));
   }
-  if (!read_status.ok() && read_status.code() == StatusCode::kInvalidArgument && !own_failure &&
-      read_status.field() == "file") {
-    return respond(HttpResponse::Error(400, "invalid_file", read_status.message(), "file"));
+  if (!read_status.ok() && read_status.code() == StatusCode::kInvalidArgument && !own_failure) {
+    if (read_status.field() == "file") {
+      return respond(HttpResponse::Error(400, "invalid_file", read_status.message(), "file"));
+    }
+    // The server could not read the body (a bad chunk, a body cut short): the request is
+    // malformed, as for any other route, never a 503 that invites sending it again.
+    return respond(HttpResponse::Error(400, "malformed_request", read_status.message()));
   }
   if (result.invalid_file) {
     const bool mapping = result.failure_code == StatusCode::kInvalidArgument &&

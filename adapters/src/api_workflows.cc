@@ -41,7 +41,7 @@ void RegisterWorkflowRoutes(Server& server, engine::WorkflowRegistry& registry, 
         nlohmann::json doc;
         try {
           doc = nlohmann::json::parse(req.body);
-        } catch (const nlohmann::json::parse_error& e) {
+        } catch (const nlohmann::json::exception& e) {  // parse_error; out_of_range for 1e999
           return respond(HttpResponse::Error(400, "invalid_json",
                                              std::string("the body is not JSON: ") + e.what()));
         }

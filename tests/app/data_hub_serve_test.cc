@@ -219,6 +219,32 @@ TEST(DataHubServeTest, AChunkedUploadOfManyRowsStreamsThroughInBatches) {
   EXPECT_EQ(p.Terminate(), 0) << p.output();
 }
 
+// Found by fuzz_http (tests/fuzz/corpus/http/regress_upload_bad_chunk.txt): a chunked upload
+// whose chunks are malformed was answered 503 unavailable (the import's abort reason), which
+// tells a client to send the same bytes again; every other route answers such a body 400.
+TEST(DataHubServeTest, AMalformedChunkedUploadIs400AndTheServerGoesOn) {
+  nextier::testing::TempDir dir;
+  ServeProcess p("--data " + dir.str());
+  ASSERT_GT(p.port(), 0) << p.output();
+  const std::string head =
+      "POST /api/data-hub/upload?name=bad.csv HTTP/1.1\r\nHost: localhost\r\n"
+      "Authorization: Bearer ops-key-0001\r\nContent-Type: text/csv\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
+  for (const std::string chunks : {"5\r\na,b\r\n\r\n4\r\n1,2POST / HTTP/1.1\r\n\r\n",  // no CRLF
+                                   "5\r\na,b\r\n\r\nZZ\r\n1,2\r\n0\r\n\r\n"}) {      // no size
+    auto res = RawRequest(p.port(), head + chunks);
+    ASSERT_EQ(StatusOf(res), 400) << res << p.output();
+    EXPECT_EQ(nlohmann::json::parse(BodyOf(res))["error"]["code"], "malformed_request") << res;
+  }
+  auto files = nlohmann::json::parse(
+      BodyOf(HttpCall(p.port(), "GET", "/api/data-hub/files", "ops-key-0001")))["items"];
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[0]["status"], "failed");
+  EXPECT_EQ(files[1]["status"], "failed");
+  EXPECT_EQ(StatusOf(HttpCall(p.port(), "GET", "/healthz")), 200);
+  EXPECT_EQ(p.Terminate(), 0) << p.output();
+}
+
 struct CliRun {
   int exit_code = -1;
   std::string out;

@@ -83,6 +83,12 @@ TEST(ServeTest, WorkflowEndpointsEnforceRolesAndValidate) {
   EXPECT_EQ(StatusOf(HttpCall(p.port(), "PUT", "/api/workflows/real-estate-agents", "ops-key-0001",
                               "{not json")),
             400);
+  // Found by fuzz_workflow: a number no double holds is not a parse_error to nlohmann but an
+  // out_of_range, which the handler let escape (a 500).
+  auto overflow = HttpCall(p.port(), "PUT", "/api/workflows/real-estate-agents", "ops-key-0001",
+                           "{\"limits\": {\"batchSize\": 1e999}}");
+  EXPECT_EQ(StatusOf(overflow), 400) << overflow;
+  EXPECT_NE(BodyOf(overflow).find("\"code\":\"invalid_json\""), std::string::npos) << overflow;
 
   doc["limits"]["batchDelaySeconds"] = 9;
   auto put =

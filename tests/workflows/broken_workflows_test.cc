@@ -250,6 +250,30 @@ TEST(BrokenWorkflowTextTest, SyntaxErrorNamesLineAndColumn) {
       << checked.errors[0].reason;
 }
 
+// Found by fuzz_workflow (tests/fuzz/corpus/workflow/invalid_utf8.json): the parser's message
+// quotes the bytes it read last, and bytes that are not UTF-8 made the reason impossible to send
+// as JSON (dump() throws).
+TEST(BrokenWorkflowTextTest, SyntaxErrorOnBytesThatAreNotUtf8IsItselfUtf8) {
+  const CheckResult checked = CheckWorkflowText("{\"id\":\"caf\xe9\",\"name\":\"\xff\xfe\"}");
+  ASSERT_EQ(checked.errors.size(), 1u);
+  const std::string& reason = checked.errors[0].reason;
+  EXPECT_EQ(reason.rfind("invalid JSON at line 1, column ", 0), 0u) << reason;
+  EXPECT_NE(reason.find("caf\\xE9"), std::string::npos) << reason;
+  EXPECT_NO_THROW((void)json(reason).dump()) << reason;
+}
+
+// Found by fuzz_workflow (tests/fuzz/corpus/workflow/regress_number_overflow*.json): nlohmann
+// reports a number no double holds as out_of_range, not parse_error, and it escaped the loader
+// (`nextier workflow check` and serve's start-up ended on std::terminate).
+TEST(BrokenWorkflowTextTest, NumberTooLargeForADoubleIsAnError) {
+  const CheckResult checked =
+      CheckWorkflowText("{\"id\": \"x\", \"limits\": {\"batchSize\": 1e999}}");
+  ASSERT_EQ(checked.errors.size(), 1u);
+  EXPECT_EQ(checked.errors[0].field, "");
+  EXPECT_EQ(checked.errors[0].reason, "invalid JSON: number overflow parsing '1e999'");
+  EXPECT_FALSE(ParseWorkflowText("[-1e400]", "api").ok());
+}
+
 TEST(BrokenWorkflowTextTest, TrailingCommaIsASyntaxError) {
   const CheckResult checked = CheckWorkflowText("{\"id\": \"x\",}");
   ASSERT_EQ(checked.errors.size(), 1u);

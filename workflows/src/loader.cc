@@ -951,14 +951,38 @@ CheckResult Parser::Run(json doc) {
   return result;
 }
 
-// "invalid JSON at line 3, column 7: syntax error ..." from nlohmann's message.
-std::string SyntaxReason(const json::parse_error& e) {
+// "invalid JSON at line 3, column 7: syntax error ..." from nlohmann's message, or
+// "invalid JSON: number overflow parsing '1e999'" for a number no double holds (which nlohmann
+// reports as out_of_range, not parse_error).
+std::string SyntaxReason(const json::exception& e) {
   std::string what = e.what();
-  const std::size_t at = what.find("parse error");
-  if (at != std::string::npos) what = what.substr(at + std::string_view("parse error").size());
-  if (!what.empty() && what.front() == ':') what.erase(0, 1);
-  while (!what.empty() && what.front() == ' ') what.erase(0, 1);
-  return "invalid JSON " + what;
+  std::string reason = "invalid JSON";
+  if (const std::size_t at = what.find("parse error"); at != std::string::npos) {
+    what.erase(0, at + std::string_view("parse error").size());  // " at line 3, column 7: ..."
+    if (!what.empty() && what.front() == ':') what.erase(0, 1);
+    while (!what.empty() && what.front() == ' ') what.erase(0, 1);
+    reason += ' ';
+  } else {
+    // "[json.exception.out_of_range.406] number overflow parsing '1e999'"
+    const std::size_t tag = what.find("] ");
+    if (what.rfind("[json.", 0) == 0 && tag != std::string::npos) what.erase(0, tag + 2);
+    reason += ": ";
+  }
+  // nlohmann quotes the bytes it read last, which need not be UTF-8 (that may be the very
+  // error); the reason is shown as JSON and on terminals, so those bytes are written as \xNN.
+  for (std::size_t i = 0; i < what.size();) {
+    const std::size_t start = i;
+    bool valid = true;
+    internal::NextCodePoint(what, i, valid);
+    if (valid) {
+      reason.append(what, start, i - start);
+    } else {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      const auto byte = static_cast<unsigned char>(what[start]);
+      reason += {'\\', 'x', kHex[byte >> 4], kHex[byte & 15]};
+    }
+  }
+  return reason;
 }
 
 Result<Workflow> ToResult(CheckResult checked, std::string_view source_name) {
@@ -1056,7 +1080,7 @@ CheckResult CheckWorkflowText(std::string_view json_text) {
   json doc;
   try {
     doc = json::parse(json_text.begin(), json_text.end(), callback);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e999
     result.errors.push_back({"", SyntaxReason(e)});
     return result;
   }
