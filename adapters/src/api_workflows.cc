@@ -60,8 +60,8 @@ void RegisterWorkflowRoutes(Server& server, engine::WorkflowRegistry& registry, 
             // The messages quote the path's id, which need not be UTF-8 (PUT /api/workflows/%FF):
             // a throwing dump on this worker would end the process.
             return respond(HttpResponse::Json(
-                400, nlohmann::json{{"error", err}}.dump(-1, ' ', false,
-                                                         nlohmann::json::error_handler_t::replace)));
+                400, nlohmann::json{{"error", err}}.dump(
+                         -1, ' ', false, nlohmann::json::error_handler_t::replace)));
           }
           if (!r.status.ok()) return respond(HttpResponse::FromStatus(r.status));
           auto out = Summary(r.info);

@@ -195,8 +195,9 @@ TEST_F(HttpServerTest, TransferEncodingNotEndingInChunkedIs400AndClosesSoNothing
   StartServer();
   // Were the gzip body read as empty, "GET /api/things/smuggled" would be answered as a second
   // request on the same connection.
-  const std::string smuggled = "GET /api/things/smuggled HTTP/1.1\r\nHost: x\r\n"
-                               "Authorization: Bearer ops-key-123\r\n\r\n";
+  const std::string smuggled =
+      "GET /api/things/smuggled HTTP/1.1\r\nHost: x\r\n"
+      "Authorization: Bearer ops-key-123\r\n\r\n";
   const int fd = Connect(port_);
   ASSERT_GE(fd, 0);
   SendAll(fd,

@@ -231,7 +231,7 @@ TEST(DataHubServeTest, AMalformedChunkedUploadIs400AndTheServerGoesOn) {
       "Authorization: Bearer ops-key-0001\r\nContent-Type: text/csv\r\n"
       "Transfer-Encoding: chunked\r\n\r\n";
   for (const std::string chunks : {"5\r\na,b\r\n\r\n4\r\n1,2POST / HTTP/1.1\r\n\r\n",  // no CRLF
-                                   "5\r\na,b\r\n\r\nZZ\r\n1,2\r\n0\r\n\r\n"}) {      // no size
+                                   "5\r\na,b\r\n\r\nZZ\r\n1,2\r\n0\r\n\r\n"}) {        // no size
     auto res = RawRequest(p.port(), head + chunks);
     ASSERT_EQ(StatusOf(res), 400) << res << p.output();
     EXPECT_EQ(nlohmann::json::parse(BodyOf(res))["error"]["code"], "malformed_request") << res;

@@ -203,8 +203,8 @@ std::unique_ptr<FuzzEngine> OpenEngine() {
   if (Status s = f->engine->OpenReadModels(); !s.ok()) SetupFailed("read models", s);
   if (Status s = f->engine->Start(); !s.ok()) SetupFailed("start", s);
   Seed(*f);
-  std::fprintf(stderr, "fuzz engine: %s, %zu leads texted, seeded in %.1f s\n",
-               f->data_dir.c_str(), f->conversations.size(),
+  std::fprintf(stderr, "fuzz engine: %s, %zu leads texted, seeded in %.1f s\n", f->data_dir.c_str(),
+               f->conversations.size(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return f;
 }

@@ -150,8 +150,7 @@ std::unique_ptr<Harness> MakeHarness() {
 std::unique_ptr<Harness>* current = new std::unique_ptr<Harness>;
 
 adapters::Server& TheServer() {
-  if (*current == nullptr ||
-      (*current)->fe->engine->store->Head() > kRotateAtEvents) {
+  if (*current == nullptr || (*current)->fe->engine->store->Head() > kRotateAtEvents) {
     current->reset();
     *current = MakeHarness();
   }

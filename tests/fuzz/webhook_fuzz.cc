@@ -110,8 +110,7 @@ std::unique_ptr<Harness> MakeHarness() {
 std::unique_ptr<Harness>* current = new std::unique_ptr<Harness>;
 
 Harness& TheHarness() {
-  if (*current == nullptr ||
-      (*current)->fe->engine->store->Head() > kRotateAtEvents) {
+  if (*current == nullptr || (*current)->fe->engine->store->Head() > kRotateAtEvents) {
     current->reset();
     *current = MakeHarness();
   }
@@ -144,7 +143,8 @@ void CheckClassifier(const Workflow& workflow, const nextier::engine::ReplyClass
       ats += c == '@';
     }
     if (ats != 1) Fail(kTarget, "email without exactly one '@':", e);
-    if (nextier::engine::ExtractEmail(e) != e) Fail(kTarget, "email does not extract to itself:", e);
+    if (nextier::engine::ExtractEmail(e) != e)
+      Fail(kTarget, "email does not extract to itself:", e);
   }
   if (direct.matched.empty()) Fail(kTarget, "no 'matched' evidence for", text);
   // The evidence goes into events and JSON: it must serialise.
@@ -159,11 +159,11 @@ void CheckClassifier(const Workflow& workflow, const nextier::engine::ReplyClass
 
 struct Expected {
   int status = 200;
-  std::string error_code;                // for 4xx
-  bool check_lead = false;               // leadId must be `lead_id`
-  std::optional<std::string> lead_id;    // nullopt: null
+  std::string error_code;                     // for 4xx
+  bool check_lead = false;                    // leadId must be `lead_id`
+  std::optional<std::string> lead_id;         // nullopt: null
   std::optional<std::string> classification;  // for a reply that is not a repeat
-  bool stores = false;                   // the store's head moves (unless a repeat)
+  bool stores = false;                        // the store's head moves (unless a repeat)
   bool may_repeat = true;
 };
 
@@ -198,8 +198,8 @@ Expected Model(int mode, const std::string& body) {
     const Conversation* c = ConversationOf(from, Text(msg, "recipientPhoneNumber"));
     x.check_lead = true;
     if (c != nullptr) x.lead_id = c->lead_id;
-    const Workflow& w = *(*current)->workflows.at(c != nullptr ? c->workflow_id
-                                                                : std::string(kDefaultWorkflow));
+    const Workflow& w =
+        *(*current)->workflows.at(c != nullptr ? c->workflow_id : std::string(kDefaultWorkflow));
     x.classification = std::string(nextier::workflows::ReplyClassName(
         nextier::engine::ClassifyReply(w, Text(msg, "messageBody")).reply_class));
     x.stores = true;
@@ -279,12 +279,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string stamp = std::to_string(WallMillis() - (mode == 3 ? 6 * 60 * 1000 : 0));
   std::string signature = adapters::WebhookSignature(kSecret, stamp, body);
   if (mode == 2) signature[counter % signature.size()] ^= 1;
-  const std::string request = "POST /api/webhooks/sms-response HTTP/1.1\r\nHost: fuzz\r\n"
-                              "Content-Type: application/json\r\nX-SignalHouse-Timestamp: " +
-                              stamp + "\r\nX-SignalHouse-Signature: " + signature +
-                              "\r\nX-SignalHouse-Delivery-Id: fzd-" + n +
-                              "\r\nConnection: close\r\nContent-Length: " +
-                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  const std::string request =
+      "POST /api/webhooks/sms-response HTTP/1.1\r\nHost: fuzz\r\n"
+      "Content-Type: application/json\r\nX-SignalHouse-Timestamp: " +
+      stamp + "\r\nX-SignalHouse-Signature: " + signature + "\r\nX-SignalHouse-Delivery-Id: fzd-" +
+      n + "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+      body;
   const Expected x = Model(mode, body);
   auto& store = *h.fe->engine->store;
   const uint64_t head_before = store.Head();
