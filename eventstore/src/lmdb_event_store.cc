@@ -20,7 +20,6 @@
 #include <deque>
 #include <filesystem>
 #include <future>
-#include <map>
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
@@ -58,24 +57,28 @@ constexpr std::chrono::microseconds kLinger{200};  // the most a group commit wa
 
 // --- serialisation -------------------------------------------------------------------------
 
-// Writes `message` as a flat array (segment table + segments) into `scratch`; returns bytes.
-size_t Flatten(capnp::MallocMessageBuilder& message, std::vector<uint64_t>& scratch) {
-  auto segments = message.getSegmentsForOutput();
+// The flat-array encoding of a message (segment table, then the segments), as
+// capnp::messageToFlatArray writes it: its size, then the bytes written straight into `out`
+// (the record's reserved space in the log), with no intermediate copy.
+size_t FlatSize(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments) {
+  size_t words = (segments.size() + 2) / 2;
+  for (auto& s : segments) words += s.size();
+  return words * sizeof(capnp::word);
+}
+
+void WriteFlat(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments, char* out) {
   const size_t n = segments.size();
-  const size_t table_words = (n + 2) / 2;
-  size_t total = table_words;
-  for (auto& s : segments) total += s.size();
-  scratch.resize(total);
-  auto* table = reinterpret_cast<uint32_t*>(scratch.data());
-  table[0] = static_cast<uint32_t>(n - 1);
-  for (size_t i = 0; i < n; ++i) table[i + 1] = static_cast<uint32_t>(segments[i].size());
-  if (n % 2 == 0) table[n + 1] = 0;
-  uint64_t* out = scratch.data() + table_words;
+  auto put32 = [&out](uint32_t v) {
+    std::memcpy(out, &v, sizeof v);  // little-endian, as capnp is on every host we build for
+    out += sizeof v;
+  };
+  put32(static_cast<uint32_t>(n - 1));
+  for (auto& s : segments) put32(static_cast<uint32_t>(s.size()));
+  if (n % 2 == 0) put32(0);  // the table is padded to whole words
   for (auto& s : segments) {
     std::memcpy(out, s.begin(), s.size() * sizeof(capnp::word));
-    out += s.size();
+    out += s.size() * sizeof(capnp::word);
   }
-  return total * sizeof(uint64_t);
 }
 
 capnp::ReaderOptions ReadOptions() {
@@ -224,6 +227,15 @@ class LmdbKeyRing final : public KeyRing {
     return crypto::SealAesGcm(key, subject, plaintext);
   }
 
+  Result<std::string> SealNew(std::string_view subject, std::string_view plaintext,
+                              std::string* key_out) override {
+    if (subject.empty()) return Status::InvalidArgument("a key subject is required", "keySubject");
+    crypto::Key key;
+    NEXTIER_RETURN_IF_ERROR(crypto::RandomBytes(key.data(), key.size()));
+    key_out->assign(reinterpret_cast<const char*>(key.data()), key.size());
+    return crypto::SealAesGcm(key, subject, plaintext);
+  }
+
   Result<std::string> Open(std::string_view subject, std::string_view sealed) override {
     auto key = Lookup(subject);
     if (!key.ok()) return key.status();
@@ -245,6 +257,29 @@ class LmdbKeyRing final : public KeyRing {
     uint8_t out[32];
     crypto::HmacSha256(index_secret_, data, out);
     return std::string(reinterpret_cast<char*>(out), 32);
+  }
+
+  // Writer side: stores the key an event carried (NewEvent::fresh_key) in the transaction.
+  Status PersistFresh(MDB_txn* txn, std::string_view subject, std::string_view key, int* rc_out) {
+    if (key.size() != crypto::Key().size()) {
+      return Status::InvalidArgument("a fresh key must be 32 bytes", "key");
+    }
+    MDB_val k = Val(subject);
+    MDB_val v = Val(key.data(), key.size());
+    int rc = mdb_put(txn, dbi_, &k, &v, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) {
+      // A retried batch writes it again; anything else is a second key for one subject.
+      if (std::string_view(static_cast<const char*>(v.mv_data), v.mv_size) != key) {
+        return Status::Internal("key for " + std::string(subject) +
+                                " was created twice with different bytes");
+      }
+      rc = MDB_SUCCESS;
+    }
+    if (rc != MDB_SUCCESS) {
+      *rc_out = rc;
+      return Check(rc, "mdb_put(keys)");
+    }
+    return Status::Ok();
   }
 
   // Writer side: makes sure `subject`'s key is in the transaction if it was made here and not
@@ -816,19 +851,29 @@ Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Has
     if (r != MDB_NOTFOUND) return fail(r, "mdb_get(idempotency)");
   }
   // Check every expected version before writing anything. A stream may appear more than once
-  // in a unit; each part is checked against the version the parts before it leave.
-  std::map<std::string, uint64_t> start;    // version before this unit, per stream
-  std::map<std::string, uint64_t> running;  // version after the parts seen so far
+  // in a unit; each part is checked against the version the parts before it leave. Every
+  // distinct stream gets one slot (a unit may carry thousands, e.g. an import batch).
+  struct Slot {
+    uint64_t start = 0;    // version before this unit
+    uint64_t running = 0;  // version after the parts seen so far
+    size_t result = 0;     // index in res.streams
+  };
+  thread_local std::unordered_map<std::string_view, Slot> slots;
+  thread_local std::vector<Slot*> part_slot;  // per part of the unit
+  slots.clear();
+  part_slot.clear();
+  slots.reserve(op.unit.size());
+  part_slot.reserve(op.unit.size());
   for (auto& sa : op.unit) {
-    auto it = running.find(sa.stream);
-    uint64_t current = 0;
-    if (it != running.end()) {
-      current = it->second;
-    } else {
-      Status ls = LastVersion(txn, streams_dbi_, sa.stream, &current, rc);
+    auto [it, fresh] = slots.try_emplace(std::string_view(sa.stream));
+    Slot& slot = it->second;
+    if (fresh) {
+      Status ls = LastVersion(txn, streams_dbi_, sa.stream, &slot.start, rc);
       if (!ls.ok()) return ls;
-      start[sa.stream] = current;
+      slot.running = slot.start;
     }
+    part_slot.push_back(&slot);
+    const uint64_t current = slot.running;
     const auto& ex = sa.expected;
     bool match = ex.kind() == ExpectedVersion::Kind::kAny ||
                  (ex.kind() == ExpectedVersion::Kind::kNoStream && current == 0) ||
@@ -838,18 +883,21 @@ Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Has
                                  ", actual " + std::to_string(current));
       return Status::Ok();
     }
-    running[sa.stream] = current + sa.events.size();
+    slot.running = current + sa.events.size();
   }
   // Write.
-  thread_local std::vector<uint64_t> scratch;
   AppendResult res;
   res.first_seq = *seq + 1;
-  running = start;
-  for (auto& sa : op.unit) {
-    uint64_t version = running[sa.stream];
-    StreamResult sr;
-    sr.stream = sa.stream;
-    sr.first_version = version + 1;
+  res.streams.reserve(slots.size());
+  for (auto& [name, slot] : slots) {
+    slot.running = slot.start;
+    slot.result = SIZE_MAX;
+  }
+  for (size_t part = 0; part < op.unit.size(); ++part) {
+    auto& sa = op.unit[part];
+    Slot& slot = *part_slot[part];
+    uint64_t version = slot.running;
+    const uint64_t first_version = version + 1;
     // The index key is the stream id, a NUL, then the version: built once, versions patched in.
     std::string ik = StreamIndexKey(sa.stream, 0);
     auto* ik_version = reinterpret_cast<uint8_t*>(ik.data() + ik.size() - 8);
@@ -863,21 +911,25 @@ Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Has
       std::memcpy(ph.begin(), prev->data(), kHashSize);
       if (b.hasKeySubject() && b.getKeySubject().size() > 0) {
         std::string_view subject(b.getKeySubject().cStr(), b.getKeySubject().size());
-        Status ks = keys_->PersistIfPending(txn, subject, persisted_keys, rc);
+        Status ks = e.fresh_key().empty()
+                        ? keys_->PersistIfPending(txn, subject, persisted_keys, rc)
+                        : keys_->PersistFresh(txn, subject, e.fresh_key(), rc);
         if (!ks.ok()) return ks;
       }
-      const size_t body_size = Flatten(e.message(), scratch);
-      Hash hash;
-      crypto::Sha256(scratch.data(), body_size, hash.data());
-
+      // The record is the body's hash, then the body, written in place.
+      const auto segments = e.message().getSegmentsForOutput();
+      const size_t body_size = FlatSize(segments);
       uint8_t key[8];
       PutBe64(*seq, key);
       MDB_val k = Val(key, 8);
       MDB_val v{kHashSize + body_size, nullptr};
       int r = mdb_put(txn, events_dbi_, &k, &v, MDB_RESERVE | MDB_APPEND);
       if (r != MDB_SUCCESS) return fail(r, "mdb_put(events)");
+      char* body = static_cast<char*>(v.mv_data) + kHashSize;
+      WriteFlat(segments, body);
+      Hash hash;
+      crypto::Sha256(body, body_size, hash.data());
       std::memcpy(v.mv_data, hash.data(), kHashSize);
-      std::memcpy(static_cast<char*>(v.mv_data) + kHashSize, scratch.data(), body_size);
 
       PutBe64(version, ik_version);
       MDB_val ikv = Val(ik), iv = Val(key, 8);
@@ -885,17 +937,14 @@ Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Has
       if (r != MDB_SUCCESS) return fail(r, "mdb_put(streams)");
       *prev = hash;
     }
-    sr.last_version = version;
-    running[sa.stream] = version;
-    // Merge results of the same stream appearing twice in one unit.
-    bool merged = false;
-    for (auto& existing : res.streams) {
-      if (existing.stream == sr.stream) {
-        existing.last_version = sr.last_version;
-        merged = true;
-      }
+    slot.running = version;
+    // A stream appearing twice in one unit has one result, spanning both parts.
+    if (slot.result == SIZE_MAX) {
+      slot.result = res.streams.size();
+      res.streams.push_back(StreamResult{sa.stream, first_version, version});
+    } else {
+      res.streams[slot.result].last_version = version;
     }
-    if (!merged) res.streams.push_back(std::move(sr));
   }
   res.last_seq = *seq;
   if (!op.key.empty()) {
@@ -1286,7 +1335,9 @@ std::string ExpectedVersion::ToString() const {
   return "?";
 }
 
-NewEvent::NewEvent() : message_(std::make_unique<capnp::MallocMessageBuilder>(128)) {
+NewEvent::NewEvent() : NewEvent(128) {}
+NewEvent::NewEvent(unsigned first_segment_words)
+    : message_(std::make_unique<capnp::MallocMessageBuilder>(first_segment_words)) {
   auto root = message_->initRoot<schema::Event>();
   root.initPrevHash(kHashSize);  // the writer fills it in place
 }

@@ -96,6 +96,47 @@ TEST_F(KeyRingTest, SealNewKeyIsDurableWithItsEventAndSharedWhilePending) {
   EXPECT_FALSE(store_->keys().SealNew("", "x").ok());
 }
 
+// The importer's bulk path: the key travels with its event (NewEvent::fresh_key) instead of
+// waiting in the ring; it is readable once that event is stored, survives a restart, and is
+// never stored when the event is not.
+TEST_F(KeyRingTest, AFreshKeyCarriedByItsEventIsStoredWithIt) {
+  auto append = [&](const std::string& lead, ExpectedVersion expected) -> Result<std::string> {
+    NewEvent e;
+    auto sealed = store_->keys().SealNew(lead, "+15550003333", &e.fresh_key());
+    if (!sealed.ok()) return sealed.status();
+    EXPECT_EQ(e.fresh_key().size(), 32u);
+    auto b = e.builder();
+    b.setKeySubject(lead);
+    auto li = b.getPayload().initLeadImported();
+    li.setLeadId(lead);
+    li.setPersonal(
+        capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(sealed->data()), sealed->size()));
+    std::vector<NewEvent> v;
+    v.push_back(std::move(e));
+    auto r = store_->Append(lead, expected, std::move(v));
+    if (!r.ok()) return r.status();
+    return *sealed;
+  };
+  // Not kept in the ring: nothing can open it before its event is stored.
+  std::string key;
+  auto pending = store_->keys().SealNew("lead-5", "x", &key);
+  ASSERT_OK(pending);
+  EXPECT_EQ(store_->keys().Open("lead-5", *pending).status().code(), StatusCode::kNotFound);
+
+  auto sealed = append("lead-3", ExpectedVersion::NoStream());
+  ASSERT_OK(sealed);
+  auto opened = store_->keys().Open("lead-3", *sealed);
+  ASSERT_OK(opened);
+  EXPECT_EQ(*opened, "+15550003333");
+  // A unit that fails (its stream exists) stores neither the event nor its other key.
+  EXPECT_EQ(append("lead-3", ExpectedVersion::NoStream()).status().code(), StatusCode::kConflict);
+  Reopen();
+  auto phone = ReadPhone("lead-3");
+  ASSERT_OK(phone);
+  EXPECT_EQ(*phone, "+15550003333");
+  EXPECT_FALSE(store_->keys().SealNew("", "x", &key).ok());
+}
+
 TEST_F(KeyRingTest, EachSubjectHasItsOwnKey) {
   auto sealed = store_->keys().Seal("lead-1", "secret");
   ASSERT_OK(sealed);

@@ -58,6 +58,9 @@ class ExpectedVersion {
 class NewEvent {
  public:
   NewEvent();
+  // With a first segment of `first_segment_words` (8 bytes each) for events known to be large,
+  // so they are built in one piece.
+  explicit NewEvent(unsigned first_segment_words);
   ~NewEvent();
   NewEvent(NewEvent&&) noexcept;
   NewEvent& operator=(NewEvent&&) noexcept;
@@ -65,8 +68,13 @@ class NewEvent {
   schema::Event::Builder builder();
   capnp::MallocMessageBuilder& message() { return *message_; }
 
+  // The data key KeyRing::SealNew(subject, plaintext, &key) made for this event's keySubject, or
+  // empty. The store writes it to its keys database in the transaction that appends the event.
+  std::string& fresh_key() { return fresh_key_; }
+
  private:
   std::unique_ptr<capnp::MallocMessageBuilder> message_;
+  std::string fresh_key_;
 };
 
 // The events of one stream inside an append unit.

@@ -38,6 +38,14 @@ class KeyRing {
   virtual Result<std::string> SealNew(std::string_view subject, std::string_view plaintext) {
     return Seal(subject, plaintext);
   }
+  // The same, but the new key is not kept here: it is put in `*key_out`, and the caller hands it
+  // to the store with the event that carries the data (NewEvent::fresh_key), which writes both
+  // in one transaction. Saves the bulk importer a shared table of pending keys.
+  virtual Result<std::string> SealNew(std::string_view subject, std::string_view plaintext,
+                                      std::string* key_out) {
+    key_out->clear();
+    return SealNew(subject, plaintext);
+  }
 
   // Decrypts what Seal produced. NotFound when the subject was forgotten (the data is erased);
   // Corruption when the bytes were altered or sealed under another subject.
