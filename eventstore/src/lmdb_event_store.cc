@@ -854,25 +854,42 @@ Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Has
   // in a unit; each part is checked against the version the parts before it leave. Every
   // distinct stream gets one slot (a unit may carry thousands, e.g. an import batch).
   struct Slot {
+    std::string_view stream;
     uint64_t start = 0;    // version before this unit
     uint64_t running = 0;  // version after the parts seen so far
     size_t result = 0;     // index in res.streams
   };
-  thread_local std::unordered_map<std::string_view, Slot> slots;
-  thread_local std::vector<Slot*> part_slot;  // per part of the unit
+  thread_local std::vector<Slot> slots;
+  thread_local std::unordered_map<std::string_view, size_t> slot_index;  // large units only
+  thread_local std::vector<size_t> part_slot;                       // per part of the unit
+  constexpr size_t kLinearSlots = 8;  // small units (most appends) are scanned, not hashed
+  const bool large = op.unit.size() > kLinearSlots;
   slots.clear();
   part_slot.clear();
-  slots.reserve(op.unit.size());
-  part_slot.reserve(op.unit.size());
+  if (large) {
+    slot_index.clear();
+    slot_index.reserve(op.unit.size());
+  }
   for (auto& sa : op.unit) {
-    auto [it, fresh] = slots.try_emplace(std::string_view(sa.stream));
-    Slot& slot = it->second;
-    if (fresh) {
-      Status ls = LastVersion(txn, streams_dbi_, sa.stream, &slot.start, rc);
-      if (!ls.ok()) return ls;
-      slot.running = slot.start;
+    const std::string_view name(sa.stream);
+    size_t at = slots.size();
+    if (large) {
+      at = slot_index.try_emplace(name, slots.size()).first->second;
+    } else {
+      for (size_t i = 0; i < slots.size(); ++i) {
+        if (slots[i].stream == name) at = i;
+      }
     }
-    part_slot.push_back(&slot);
+    if (at == slots.size()) {
+      Slot fresh;
+      fresh.stream = name;
+      Status ls = LastVersion(txn, streams_dbi_, sa.stream, &fresh.start, rc);
+      if (!ls.ok()) return ls;
+      fresh.running = fresh.start;
+      slots.push_back(fresh);
+    }
+    Slot& slot = slots[at];
+    part_slot.push_back(at);
     const uint64_t current = slot.running;
     const auto& ex = sa.expected;
     bool match = ex.kind() == ExpectedVersion::Kind::kAny ||
@@ -889,13 +906,13 @@ Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Has
   AppendResult res;
   res.first_seq = *seq + 1;
   res.streams.reserve(slots.size());
-  for (auto& [name, slot] : slots) {
+  for (auto& slot : slots) {
     slot.running = slot.start;
     slot.result = SIZE_MAX;
   }
   for (size_t part = 0; part < op.unit.size(); ++part) {
     auto& sa = op.unit[part];
-    Slot& slot = *part_slot[part];
+    Slot& slot = slots[part_slot[part]];
     uint64_t version = slot.running;
     const uint64_t first_version = version + 1;
     // The index key is the stream id, a NUL, then the version: built once, versions patched in.
