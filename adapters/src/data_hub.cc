@@ -9,8 +9,8 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <deque>
+#include <fstream>
 #include <functional>
 #include <mutex>
 #include <new>
@@ -223,15 +223,16 @@ class ParseStage final : public CsvVisitor {
   // --- CsvVisitor (on the worker) ---
 
   Status OnRecord(const CsvRecord& record) override {
-    if (stop_.load(std::memory_order_relaxed)) return Status::Unavailable("the import stopped");  // never shown: Run returns the cause
+    if (stop_.load(std::memory_order_relaxed))
+      return Status::Unavailable("the import stopped");  // never shown: Run returns the cause
     Item& item = Next();
     item.row = record.row;
     if (record.row == 1) {
       auto mapping = MapHeaders(record.fields, mapping_options_);
       if (!mapping.ok()) {
         group_.pop_back();
-        return Status::InvalidArgument(
-            "the header cannot be mapped: " + mapping.status().message(), "mapping");
+        return Status::InvalidArgument("the header cannot be mapped: " + mapping.status().message(),
+                                       "mapping");
       }
       mapping_ = std::move(*mapping);
       item.kind = Item::Kind::kHeader;

@@ -861,7 +861,7 @@ Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Has
   };
   thread_local std::vector<Slot> slots;
   thread_local std::unordered_map<std::string_view, size_t> slot_index;  // large units only
-  thread_local std::vector<size_t> part_slot;                       // per part of the unit
+  thread_local std::vector<size_t> part_slot;                            // per part of the unit
   constexpr size_t kLinearSlots = 8;  // small units (most appends) are scanned, not hashed
   const bool large = op.unit.size() > kLinearSlots;
   slots.clear();

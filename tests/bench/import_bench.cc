@@ -296,9 +296,10 @@ int main(int argc, char** argv) {
   }
   const double sqlite_secs = std::chrono::duration<double>(Clock::now() - t0).count();
   const double sqlite_cpu = CpuSeconds(RUSAGE_CHILDREN) - child_cpu0;
-  std::printf("sqlite3 :memory: .import --csv: %s rows in %.2f s = %.0f rows/s; CPU %.2f us per row\n",
-              std::string(out, strcspn(out, "\n")).c_str(), sqlite_secs, rows / sqlite_secs,
-              1e6 * sqlite_cpu / static_cast<double>(rows));
+  std::printf(
+      "sqlite3 :memory: .import --csv: %s rows in %.2f s = %.0f rows/s; CPU %.2f us per row\n",
+      std::string(out, strcspn(out, "\n")).c_str(), sqlite_secs, rows / sqlite_secs,
+      1e6 * sqlite_cpu / static_cast<double>(rows));
   std::printf("ratio: nextier %.2fx sqlite's speed\n", sqlite_secs / secs);
   fs::remove_all(dir);
   return 0;
