@@ -5,7 +5,9 @@
 #include <openssl/rand.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
@@ -65,6 +67,9 @@ using adapters::HttpRequest;
 using adapters::HttpResponse;
 using adapters::Responder;
 using adapters::Role;
+
+// How long shutdown waits for webhook replies still being committed (see WaitIdle below).
+constexpr std::chrono::milliseconds kReplyDrain{30'000};
 
 std::string RandomKey() {
   unsigned char raw[18];
@@ -363,6 +368,17 @@ int RunServe(const ServeOptions& o) {
   adapters::LogInfo("serving on " + o.bind + ":" + std::to_string(server.port()) + ", log head " +
                     std::to_string(store.Head()));
   const int sig = server.WaitForSignal();
+  // Replies still being committed answer through the webhook pool and the server: wait for them
+  // while both exist (after a drain that timed out, some may be). If the store never answers,
+  // exit without unwinding rather than let a late completion reach a destroyed pool: nothing
+  // unacknowledged is lost (SignalHouse redelivers) and LMDB needs no clean close.
+  if (!engine.inbound->WaitIdle(kReplyDrain)) {
+    adapters::LogError("signal " + std::to_string(sig) +
+                       ": webhook replies still uncommitted after " +
+                       std::to_string(kReplyDrain.count()) + " ms; exiting without closing");
+    std::fflush(stdout);
+    std::_Exit(1);
+  }
   adapters::LogInfo("signal " + std::to_string(sig) + ": stopped; closing the store");
   std::printf("nextier: signal %d, stopped accepting; in-flight requests finished\n", sig);
   std::fflush(stdout);

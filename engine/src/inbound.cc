@@ -4,6 +4,7 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 
+#include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -631,7 +632,14 @@ InboundService::InboundService(es::EventStore& store, const Clock& clock,
                                const projections::ConversationsProjection& conversations,
                                const projections::LeadsProjection& leads, InboundOptions options)
     : impl_(std::make_shared<Impl>(
-          Impl{store, clock, workflows, runner, conversations, leads, std::move(options)})) {}
+          Impl{store, clock, workflows, runner, conversations, leads, std::move(options)})),
+      in_flight_(std::make_shared<InFlight>()) {}
+
+struct InboundService::InFlight {
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t count = 0;
+};
 
 Result<InboundOutcome> InboundService::Receive(const InboundReply& reply) {
   return impl_->Receive(reply);
@@ -639,8 +647,25 @@ Result<InboundOutcome> InboundService::Receive(const InboundReply& reply) {
 void InboundService::ReceiveAsync(InboundReply reply,
                                   std::function<void(std::function<void()>)> post,
                                   std::function<void(Result<InboundOutcome>)> done) {
+  {
+    std::lock_guard lock(in_flight_->mu);
+    ++in_flight_->count;
+  }
+  auto counted = [in_flight = in_flight_, done = std::move(done)](Result<InboundOutcome> r) {
+    done(std::move(r));
+    {
+      std::lock_guard lock(in_flight->mu);
+      --in_flight->count;
+    }
+    in_flight->cv.notify_all();
+  };
   Impl::ReceiveAsync(impl_, std::make_shared<const InboundReply>(std::move(reply)), std::move(post),
-                     std::move(done), 0);
+                     std::move(counted), 0);
+}
+
+bool InboundService::WaitIdle(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(in_flight_->mu);
+  return in_flight_->cv.wait_for(lock, timeout, [&] { return in_flight_->count == 0; });
 }
 Result<ReceiptOutcome> InboundService::Receipt(const DeliveryReceipt& receipt) {
   return impl_->Receipt(receipt);

@@ -26,6 +26,7 @@
 // Thread-safety: all methods may be called from any thread; they block on a durable append.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -97,9 +98,16 @@ class InboundService {
   // InvalidArgument for an unknown event or no message id.
   Result<ReceiptOutcome> Receipt(const DeliveryReceipt& receipt);
 
+  // Waits until every ReceiveAsync so far has called its `done`, at most `timeout`; true when
+  // none is left. For shutdown: completions run through `post` and answer through the HTTP
+  // server, so both must outlive them.
+  bool WaitIdle(std::chrono::milliseconds timeout);
+
  private:
   struct Impl;
+  struct InFlight;
   std::shared_ptr<Impl> impl_;
+  std::shared_ptr<InFlight> in_flight_;
 };
 
 }  // namespace nextier::engine
