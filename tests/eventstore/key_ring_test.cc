@@ -24,21 +24,25 @@ class KeyRingTest : public ::testing::Test {
     ASSERT_OK(s);
     store_ = std::move(s).value();
   }
-  // Appends a LeadImported whose personal data is sealed under the lead's key.
-  void ImportLead(const std::string& lead, const std::string& phone, bool new_subject = false) {
-    auto sealed =
-        new_subject ? store_->keys().SealNew(lead, phone) : store_->keys().Seal(lead, phone);
-    ASSERT_OK(sealed);
-    NewEvent e;
+  // Appends `e` as a LeadImported of `lead` carrying `sealed` personal data.
+  Result<AppendResult> AppendLead(NewEvent e, const std::string& lead, const std::string& sealed,
+                                  ExpectedVersion expected = ExpectedVersion::NoStream()) {
     auto b = e.builder();
     b.setKeySubject(lead);
     auto li = b.getPayload().initLeadImported();
     li.setLeadId(lead);
     li.setPersonal(
-        capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(sealed->data()), sealed->size()));
+        capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(sealed.data()), sealed.size()));
     std::vector<NewEvent> v;
     v.push_back(std::move(e));
-    ASSERT_OK(store_->Append(lead, ExpectedVersion::NoStream(), std::move(v)));
+    return store_->Append(lead, expected, std::move(v));
+  }
+  // Appends a LeadImported whose personal data is sealed under the lead's key.
+  void ImportLead(const std::string& lead, const std::string& phone, bool new_subject = false) {
+    auto sealed =
+        new_subject ? store_->keys().SealNew(lead, phone) : store_->keys().Seal(lead, phone);
+    ASSERT_OK(sealed);
+    ASSERT_OK(AppendLead(NewEvent(), lead, *sealed));
   }
   Result<std::string> ReadPhone(const std::string& lead) {
     Result<std::string> out = Status::NotFound("no event");
@@ -105,15 +109,7 @@ TEST_F(KeyRingTest, AFreshKeyCarriedByItsEventIsStoredWithIt) {
     auto sealed = store_->keys().SealNew(lead, "+15550003333", &e.fresh_key());
     if (!sealed.ok()) return sealed.status();
     EXPECT_EQ(e.fresh_key().size(), 32u);
-    auto b = e.builder();
-    b.setKeySubject(lead);
-    auto li = b.getPayload().initLeadImported();
-    li.setLeadId(lead);
-    li.setPersonal(
-        capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(sealed->data()), sealed->size()));
-    std::vector<NewEvent> v;
-    v.push_back(std::move(e));
-    auto r = store_->Append(lead, expected, std::move(v));
+    auto r = AppendLead(std::move(e), lead, *sealed, expected);
     if (!r.ok()) return r.status();
     return *sealed;
   };
