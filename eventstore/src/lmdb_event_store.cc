@@ -260,10 +260,8 @@ class LmdbKeyRing final : public KeyRing {
   }
 
   // Writer side: stores the key an event carried (NewEvent::fresh_key) in the transaction.
+  // AppendAsync checked that it is 32 bytes.
   Status PersistFresh(MDB_txn* txn, std::string_view subject, std::string_view key, int* rc_out) {
-    if (key.size() != crypto::Key().size()) {
-      return Status::InvalidArgument("a fresh key must be 32 bytes", "key");
-    }
     MDB_val k = Val(subject);
     MDB_val v = Val(key.data(), key.size());
     int rc = mdb_put(txn, dbi_, &k, &v, MDB_NOOVERWRITE);
@@ -658,6 +656,12 @@ void LmdbEventStore::AppendAsync(std::vector<StreamAppend> unit, std::string ide
     // Stamp what the producer can, so the writer only sets seq, version and prevHash.
     for (auto& e : sa.events) {
       auto b = e.builder();
+      if (!e.fresh_key().empty() &&
+          (e.fresh_key().size() != crypto::Key().size() || b.getKeySubject().size() == 0)) {
+        done(Status::InvalidArgument(
+            "an event carrying a fresh key needs a keySubject and a 32-byte key", "freshKey"));
+        return;
+      }
       b.setStreamId(sa.stream);
       b.setTenant(options_.tenant);
       b.setType(std::string(PayloadTypeName(b.getPayload().which())));

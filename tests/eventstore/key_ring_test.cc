@@ -131,6 +131,12 @@ TEST_F(KeyRingTest, AFreshKeyCarriedByItsEventIsStoredWithIt) {
   ASSERT_OK(phone);
   EXPECT_EQ(*phone, "+15550003333");
   EXPECT_FALSE(store_->keys().SealNew("", "x", &key).ok());
+  // A carried key that is not a key is refused before anything is written.
+  NewEvent odd;
+  odd.fresh_key() = "short";
+  EXPECT_EQ(AppendLead(std::move(odd), "lead-4", *sealed).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->StreamVersion("lead-4").value(), 0u);
 }
 
 TEST_F(KeyRingTest, EachSubjectHasItsOwnKey) {
