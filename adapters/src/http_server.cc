@@ -1,18 +1,21 @@
 // The one translation unit that compiles Boost.Asio and Boost.Beast for the HTTP server.
 //
-// Per connection: a Session on its own strand. DoReadHeader/OnReadHeader read the header with
+// One io_context per I/O thread, each run by that thread alone; a connection lives on one of
+// them (accepted round-robin), so its handlers run one at a time without a strand, and the
+// scheduler is not shared (no lock handoffs between the threads for every operation).
+// Per connection: a Session on its context. DoReadHeader/OnReadHeader read the header with
 // a size limit and a deadline (a client trickling bytes is cut off when the deadline passes);
 // the route decides between a bounded string body and a streamed body; the handler answers
-// through a Responder that posts back to the strand; one write is in flight at a time.
+// through a Responder that posts back to the context; one write is in flight at a time.
 #include "nextier/adapters/http_server.h"
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
@@ -258,7 +261,10 @@ class WsPeer;
 class Server::Impl {
  public:
   Impl(ServerOptions options, std::vector<ApiKey> keys, Metrics* metrics)
-      : options_(std::move(options)), metrics_(metrics), acceptor_(ioc_) {
+      : options_(std::move(options)),
+        metrics_(metrics),
+        iocs_(MakeContexts(options_.threads)),
+        acceptor_(*iocs_.front()) {
     for (auto& k : keys) keys_.emplace(Digest(k.key), std::move(k));
     if (metrics_ != nullptr) {
       ws_dropped_ = &metrics_->GetCounter("nextier_websocket_dropped_total",
@@ -321,8 +327,10 @@ class Server::Impl {
     if (auth.size() > 7 &&
         (auth.compare(0, 7, "Bearer ") == 0 || auth.compare(0, 7, "bearer ") == 0)) {
       key = auth.substr(7);
-    } else {
-      key = req.Query("key");  // for WebSocket clients that cannot set headers
+    } else if (route.ws_open) {
+      // Only where needed: browsers cannot set headers on a WebSocket. Elsewhere a key in the
+      // URL would end up in proxy logs and browser history.
+      key = req.Query("key");
     }
     if (key.empty()) return 401;
     // Keys are looked up by their SHA-256, so the lookup compares digests, never the secret;
@@ -342,6 +350,14 @@ class Server::Impl {
   void DoAccept();
   void OnAccept(beast::error_code ec, tcp::socket socket);
 
+  static std::vector<std::unique_ptr<net::io_context>> MakeContexts(int threads) {
+    std::vector<std::unique_ptr<net::io_context>> out;
+    // Concurrency hint 1: each context is run by one thread.
+    for (int i = 0; i < std::max(1, threads); ++i)
+      out.push_back(std::make_unique<net::io_context>(1));
+    return out;
+  }
+
   ServerOptions options_;
   Metrics* metrics_;
   std::unordered_map<KeyDigest, ApiKey, DigestHash> keys_;
@@ -358,13 +374,14 @@ class Server::Impl {
   uint16_t port_ = 0;
   // Declared last so they are destroyed first: handlers still queued in the io_context hold
   // sessions whose destructors use the members above.
-  net::io_context ioc_;
+  std::vector<std::unique_ptr<net::io_context>> iocs_;
+  size_t next_ioc_ = 0;  // the context of the next accepted connection (accept handler only)
   tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> work_;
 };
 
-// One WebSocket connection: its own strand (the connection's), a read loop that answers pings
+// One WebSocket connection: on its connection's context, a read loop that answers pings
 // and notices the close, and a bounded queue written one message at a time.
 class WsPeer final : public WebSocketPeer, public std::enable_shared_from_this<WsPeer> {
  public:
@@ -377,7 +394,7 @@ class WsPeer final : public WebSocketPeer, public std::enable_shared_from_this<W
         route_(route),
         req_(std::move(req)) {}
 
-  // On the connection's strand.
+  // On the connection's context.
   void Start(http::request<http::empty_body> upgrade) {
     {
       std::lock_guard lock(server_->sessions_mu_);
@@ -516,7 +533,7 @@ class WsPeer final : public WebSocketPeer, public std::enable_shared_from_this<W
     DoWrite();
   }
 
-  // On the strand: a close handshake, cut short after close_timeout.
+  // On the context: a close handshake, cut short after close_timeout.
   void DoClose() {
     bool accepted = false;
     {
@@ -533,7 +550,7 @@ class WsPeer final : public WebSocketPeer, public std::enable_shared_from_this<W
                     [self = shared_from_this()](beast::error_code) { self->Abort(); });
   }
 
-  // On the strand: closes the socket; pending operations end with an error.
+  // On the context: closes the socket; pending operations end with an error.
   void Abort() {
     beast::error_code ec;
     auto& lowest = beast::get_lowest_layer(ws_);
@@ -541,7 +558,7 @@ class WsPeer final : public WebSocketPeer, public std::enable_shared_from_this<W
     lowest.close();
   }
 
-  // On the strand, once the read loop ended: the connection is over.
+  // On the context, once the read loop ended: the connection is over.
   void Finish() {
     std::function<void()> fn;
     {
@@ -587,7 +604,7 @@ class WsPeer final : public WebSocketPeer, public std::enable_shared_from_this<W
   const Route* route_;
   const HttpRequest req_;
   beast::flat_buffer read_buffer_;
-  std::string current_;  // the message being written (strand only)
+  std::string current_;  // the message being written (its context only)
 
   mutable std::mutex mu_;
   std::deque<std::string> queue_;
@@ -670,6 +687,11 @@ class Session : public std::enable_shared_from_this<Session> {
       return Respond(HttpResponse::Error(400, "malformed_request",
                                          "Transfer-Encoding must end with chunked",
                                          "Transfer-Encoding"));
+    }
+    // RFC 9112 §3.2: an HTTP/1.1 request with no Host, or more than one, is answered 400.
+    if (h.version() == 11 && h.count(http::field::host) != 1) {
+      return Respond(HttpResponse::Error(
+          400, "malformed_request", "an HTTP/1.1 request needs exactly one Host header", "Host"));
     }
     req_.method = std::string(h.method_string());
     req_.target = std::string(h.target());
@@ -763,7 +785,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // --- WebSocket upgrade ---
 
-  // Hands the socket to a WsPeer (on the same strand) once the route matched and the key passed;
+  // Hands the socket to a WsPeer (on the same context) once the route matched and the key passed;
   // this Session then ends. Bytes a client pipelined after its upgrade request are not replayed
   // (a client must wait for the 101 before sending frames).
   void StartWebSocket() {
@@ -772,6 +794,26 @@ class Session : public std::enable_shared_from_this<Session> {
       auto r = HttpResponse::Error(426, "upgrade_required",
                                    req_.path + " is a WebSocket endpoint: send Upgrade: websocket");
       r.headers.emplace_back("Upgrade", "websocket");
+      return Respond(std::move(r));
+    }
+    // What Beast's handshake would refuse in plain text, refused here in the API's error shape
+    // (RFC 6455 §4.2.1: a 16-byte nonce in base64; version 13, else 426 naming it).
+    const auto& h = header_parser_->get();
+    const std::string_view key = h[http::field::sec_websocket_key];
+    const bool key_ok = key.size() == 24 && key.substr(22) == "==" &&
+                        key.substr(0, 22).find_first_not_of(
+                            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") ==
+                            std::string_view::npos;
+    if (h.version() != 11 || !key_ok) {
+      return Respond(HttpResponse::Error(
+          400, "malformed_request",
+          "a WebSocket handshake needs HTTP/1.1 and a Sec-WebSocket-Key of 16 bytes in base64",
+          "Sec-WebSocket-Key"));
+    }
+    if (h[http::field::sec_websocket_version] != "13") {
+      auto r = HttpResponse::Error(426, "upgrade_required", "Sec-WebSocket-Version must be 13",
+                                   "Sec-WebSocket-Version");
+      r.headers.emplace_back("Sec-WebSocket-Version", "13");
       return Respond(std::move(r));
     }
     if (server_->stopping_) {
@@ -916,7 +958,8 @@ void Session::StartWsPeer() {
 }
 
 void Server::Impl::DoAccept() {
-  acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&Impl::OnAccept, this));
+  net::io_context& ioc = *iocs_[next_ioc_++ % iocs_.size()];
+  acceptor_.async_accept(ioc, beast::bind_front_handler(&Impl::OnAccept, this));
 }
 
 void Server::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
@@ -984,10 +1027,10 @@ Status Server::Start() {
                                std::to_string(impl_->options_.port) + ": " + ec.message());
   }
   impl_->port_ = acc.local_endpoint().port();
-  impl_->work_.emplace(net::make_work_guard(impl_->ioc_));
+  for (auto& ioc : impl_->iocs_) impl_->work_.push_back(net::make_work_guard(*ioc));
   impl_->DoAccept();
-  for (int i = 0; i < std::max(1, impl_->options_.threads); ++i) {
-    impl_->threads_.emplace_back([this] { impl_->ioc_.run(); });
+  for (auto& ioc : impl_->iocs_) {
+    impl_->threads_.emplace_back([ctx = ioc.get()] { ctx->run(); });
   }
   return Status::Ok();
 }
@@ -999,7 +1042,7 @@ size_t Server::open_connections() const { return impl_->connections_.load(); }
 void Server::Stop() {
   if (impl_->stopped_.exchange(true)) return;
   impl_->stopping_ = true;
-  net::post(impl_->ioc_, [this] {
+  net::post(*impl_->iocs_.front(), [this] {
     beast::error_code ec;
     impl_->acceptor_.close(ec);
   });
@@ -1026,8 +1069,8 @@ void Server::Stop() {
     impl_->sessions_cv_.wait_for(lock, impl_->options_.shutdown_grace,
                                  [this] { return impl_->connections_.load() == 0; });
   }
-  impl_->work_.reset();
-  impl_->ioc_.stop();
+  impl_->work_.clear();
+  for (auto& ioc : impl_->iocs_) ioc->stop();
   for (auto& t : impl_->threads_) {
     if (t.joinable()) t.join();
   }

@@ -395,6 +395,27 @@ TEST_F(DashboardWsTest, RefusesBeforeTheUpgradeWithoutKeyWithWrongRoleOrWithoutU
   EXPECT_EQ(nextier::testing::StatusOf(plain), 426) << plain;
 }
 
+TEST_F(DashboardWsTest, ABadHandshakeIsRefusedInTheApiErrorShape) {
+  StartServer();
+  auto upgrade = [&](const std::string& key_line, const std::string& version) {
+    return nextier::testing::RawRequest(
+        port_, std::string("GET /ws/dashboard?key=") + kOps +
+                   " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+                   key_line + "Sec-WebSocket-Version: " + version + "\r\n\r\n");
+  };
+  for (const std::string key_line :
+       {"", "Sec-WebSocket-Key: abc\r\n", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=!\r\n"}) {
+    const std::string r = upgrade(key_line, "13");
+    EXPECT_EQ(nextier::testing::StatusOf(r), 400) << r;
+    EXPECT_NE(r.find("\"code\":\"malformed_request\""), std::string::npos) << r;
+    EXPECT_NE(r.find("\"field\":\"Sec-WebSocket-Key\""), std::string::npos) << r;
+  }
+  const std::string old = upgrade("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "8");
+  EXPECT_EQ(nextier::testing::StatusOf(old), 426) << old;
+  EXPECT_NE(old.find("Sec-WebSocket-Version: 13"), std::string::npos) << old;
+  EXPECT_NE(old.find("\"code\":\"upgrade_required\""), std::string::npos) << old;
+}
+
 TEST_F(DashboardWsTest, ChangesProduceAtMostOneOverviewPerSecond) {
   StartServer();
   WsClient c = Open(port_, std::string("/ws/dashboard?key=") + kOps);

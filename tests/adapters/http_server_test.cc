@@ -156,6 +156,18 @@ TEST_F(HttpServerTest, UnknownPathIs404AndWrongMethodIs405) {
   EXPECT_EQ(StatusOf(method), 405) << method;
 }
 
+// RFC 9112 §3.2: HTTP/1.1 needs exactly one Host; HTTP/1.0 may leave it out.
+TEST_F(HttpServerTest, Http11WithoutOneHostIs400) {
+  StartServer();
+  auto none = Request(port_, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(StatusOf(none), 400) << none;
+  EXPECT_NE(none.find("\"field\":\"Host\""), std::string::npos) << none;
+  auto two = Request(port_, "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+  EXPECT_EQ(StatusOf(two), 400) << two;
+  auto old = Request(port_, "GET /healthz HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(StatusOf(old), 200) << old;
+}
+
 // Found by fuzz_http (tests/fuzz/corpus/http/regress_non_utf8_path.txt): the 404 message quotes
 // the path, and a path that is not UTF-8 made the error's JSON dump throw on the I/O thread,
 // which ended the process.

@@ -2,7 +2,7 @@
 // shutdown, on Boost.Beast (compiled once, in http_server.cc; no Beast type appears here).
 //
 // Handlers are asynchronous: each gets the request and a Responder it must call exactly once,
-// from any thread (the response is posted back to the connection's strand). A handler that does
+// from any thread (the response is posted back to the connection's I/O thread). A handler that does
 // blocking work (an event store append waits for its fsync) must not run it on the I/O thread:
 // use AppendAsync or hand it to a worker, then respond.
 //
@@ -99,7 +99,7 @@ struct RouteOptions {
 // implementation lives in http_server.cc.
 //
 // Outbound messages wait in a bounded queue and are written one at a time on the connection's
-// strand. A client that does not keep up (the queue would exceed WebSocketOptions' bounds) is
+// I/O thread. A client that does not keep up (the queue would exceed WebSocketOptions' bounds) is
 // dropped: the connection is closed at once, its queue discarded, so a slow reader never holds
 // up the sender or grows memory.
 //
