@@ -222,9 +222,12 @@ void ProjectionRunner::Run() {
   while (!stop_) {
     bool progressed = false;
     bool full = false;
+    uint64_t applied = 0;
     {
       std::lock_guard apply(apply_mu_);
+      const uint64_t before = position_.load();
       Status s = ApplyBatchLocked(&progressed);
+      applied = position_.load() - before;
       if (!s.ok()) {
         if (!WaitOut(s)) {
           Fail(s);
@@ -242,7 +245,16 @@ void ProjectionRunner::Run() {
       continue;
     }
     pause = std::chrono::milliseconds(0);
-    if (!progressed) log_.WaitForHead(position_.load(), options_.poll);
+    if (!progressed) {
+      log_.WaitForHead(position_.load(), options_.poll);
+    } else if (options_.busy_batch_events > 0 && applied >= options_.busy_batch_events &&
+               applied < options_.max_batch_events) {
+      // Busy but caught up: rest (outside apply_mu_, so WaitFor can apply meanwhile).
+      const auto until = std::chrono::steady_clock::now() + options_.busy_pause;
+      while (!stop_ && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::min(options_.busy_pause, std::chrono::milliseconds(5)));
+      }
+    }
   }
 }
 

@@ -111,6 +111,30 @@ TEST(ProjectionRunnerTest, FollowsTheLogLiveAfterStart) {
   rig.ExpectMatchesLog(rig.log->Head());
 }
 
+// Under load the runner rests between batches (busy_pause); a reader waiting meanwhile applies
+// at once itself, and Stop does not wait for the rest to end.
+TEST(ProjectionRunnerTest, ARestingRunnerNeitherDelaysWaitForNorStop) {
+  nextier::testing::TempDir dir;
+  Rig rig(dir.str());
+  RunnerOptions o;
+  o.busy_batch_events = 1;  // every batch counts as busy
+  o.busy_pause = 5s;
+  rig.Reopen(o);
+  ASSERT_OK(rig.runner->Start());
+  rig.Append(40);
+  ASSERT_OK(rig.runner->WaitFor(rig.log->Head(), 10s));
+  for (int round = 0; round < 3; ++round) {
+    rig.Append(25, round);  // the runner is resting now, after the batch it applied
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_OK(rig.runner->WaitFor(rig.log->Head(), 10s));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s) << "round " << round;
+  }
+  rig.ExpectMatchesLog(rig.log->Head());
+  const auto stop = std::chrono::steady_clock::now();
+  rig.runner->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - stop, 2s);
+}
+
 TEST(ProjectionRunnerTest, WaitForHelpsWithoutAThreadAndTimesOutPastTheHead) {
   nextier::testing::TempDir dir;
   Rig rig(dir.str());

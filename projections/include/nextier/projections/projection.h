@@ -62,6 +62,13 @@ struct RunnerOptions {
   size_t max_batch_events = 8192;
   // How long the runner's thread sleeps on the log before re-checking for Stop.
   std::chrono::milliseconds poll = std::chrono::milliseconds(50);
+  // Under load, gather: after a batch of at least `busy_batch_events` events (the log is being
+  // written fast) the runner rests `busy_pause` before the next, so that one read-model commit
+  // and its fdatasync carry many events instead of the few that came in during one commit.
+  // Lightly loaded, batches stay small and nothing waits. Readers that need the newest state
+  // call WaitFor, which applies at once itself while the runner rests. 0: never rest.
+  size_t busy_batch_events = 0;
+  std::chrono::milliseconds busy_pause = std::chrono::milliseconds(0);
 };
 
 class ProjectionRunner {
