@@ -140,6 +140,7 @@ Status Engine::Start() {
   auto& reg = *registry;
   auto& run = *runner;
   data_hub = std::make_unique<adapters::DataHub>(st, clk, reg, run, *lead_index);
+  data_hub->FailInterruptedImports(*files);
   // Fires due timers: on its own thread with the real clock (overdue ones at once, oldest
   // first); with a simulated clock only when the clock is advanced through it.
   timer_service = std::make_unique<engine::TimerService>(st, run, *pending_timers, clk);

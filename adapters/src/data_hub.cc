@@ -16,6 +16,8 @@
 #include <new>
 #include <thread>
 
+#include "nextier/adapters/logging.h"
+#include "nextier/projections/files.h"
 #include "nextier/workflows/matching.h"
 
 namespace nextier::adapters {
@@ -830,7 +832,75 @@ DataHub::DataHub(eventstore::EventStore& store, const engine::Clock& clock,
       index_(index),
       gate_(std::make_unique<Gate>()) {}
 
-DataHub::~DataHub() = default;
+DataHub::~DataHub() {
+  stopping_ = true;
+  if (recovery_.joinable()) recovery_.join();
+}
+
+void DataHub::FailInterruptedImports(const projections::FilesProjection& files) {
+  if (recovery_.joinable()) return;  // once per hub
+  const uint64_t head = store_.Head();
+  recovery_ = std::thread([this, &files, head] {
+    // Nothing of this process has imported yet at `head`, so every file the read models show
+    // importing up to there was cut off.
+    while (!stopping_) {
+      Status s = runner_.WaitFor(head, std::chrono::milliseconds(200));
+      if (s.ok()) break;
+      if (!s.retryable()) {
+        LogError("data hub: cannot check for interrupted imports: " + s.ToString());
+        return;
+      }
+    }
+    std::vector<projections::FileRecord> cut;
+    std::string cursor;
+    while (!stopping_) {
+      auto page = files.List(100, cursor);
+      if (!page.ok()) {
+        LogError("data hub: cannot list files for interrupted imports: " +
+                 page.status().ToString());
+        return;
+      }
+      for (auto& f : page->items) {
+        if (f.status == "importing" && f.first_seq <= head) cut.push_back(std::move(f));
+      }
+      if (!page->next) break;
+      cursor = *page->next;
+    }
+    for (const auto& f : cut) {
+      if (stopping_) return;
+      es::NewEvent e;
+      auto b = e.builder();
+      b.setRecordedAt(clock_.Now());
+      b.setCorrelationId("file-" + f.id);
+      b.setCausationId("file-" + f.id);
+      b.setActor("system");
+      auto failed = b.getPayload().initFileFailed();
+      failed.setReason(
+          "interrupted: the import stopped before the file's end (the server was stopped or "
+          "crashed, or the disk was full); " +
+          std::to_string(f.rows) +
+          " rows were handled and are kept. Upload the file again to import the rest: rows "
+          "already imported count as duplicates");
+      ImportCounts c;
+      c.rows = f.rows;
+      c.imported = f.imported;
+      c.duplicates = f.duplicates;
+      c.rejected = f.rejected;
+      c.entities = f.entities;
+      SetCounts(failed.initCounts(), c);
+      std::vector<es::StreamAppend> unit;
+      unit.push_back(es::StreamAppend{"file-" + f.id, es::ExpectedVersion::Any(), {}});
+      unit.back().events.push_back(std::move(e));
+      auto r = store_.AppendUnit(std::move(unit), "interrupted:" + f.id);
+      if (!r.ok()) {
+        LogError("data hub: cannot mark file " + f.id +
+                 " as interrupted: " + r.status().ToString());
+        return;
+      }
+      LogWarn("data hub: file " + f.id + " (" + f.name + ") was cut off mid-import; marked failed");
+    }
+  });
+}
 
 void DataHub::Release() {
   {

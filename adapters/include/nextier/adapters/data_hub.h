@@ -29,12 +29,14 @@
 // Thread-safety: DataHub may be shared; an ImportJob belongs to one thread at a time.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -47,6 +49,10 @@
 #include "nextier/eventstore/event_store.h"
 #include "nextier/projections/lead_index.h"
 #include "nextier/projections/projection.h"
+
+namespace nextier::projections {
+class FilesProjection;
+}  // namespace nextier::projections
 
 namespace nextier::adapters {
 
@@ -141,6 +147,14 @@ class DataHub {
       const std::string& path, ImportOptions options,
       const std::function<void(uint64_t, const ImportCounts&)>& progress = nullptr);
 
+  // A file that was importing when its process stopped (killed, crashed, the disk full) would
+  // show "importing" for ever. Once the read models reach the log's head as of this call, every
+  // file `files` still shows importing from before it gets FileFailed ("interrupted"), with the
+  // counts of what its stored batches hold; a file uploaded after this call is left alone. On a
+  // thread of its own (catching up may take a while after a crash), stopped by the destructor.
+  // `files` must be registered with the runner and outlive the hub.
+  void FailInterruptedImports(const projections::FilesProjection& files);
+
  private:
   friend class ImportJob;
   void Release();
@@ -152,6 +166,8 @@ class DataHub {
   projections::LeadIndexProjection& index_;
   struct Gate;
   std::unique_ptr<Gate> gate_;
+  std::atomic<bool> stopping_{false};
+  std::thread recovery_;
 };
 
 }  // namespace nextier::adapters
