@@ -4,10 +4,12 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <cctype>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "nextier/engine/clock.h"
+#include "nextier/workflows/workflow.h"
 
 namespace nextier::adapters {
 namespace {
@@ -92,11 +94,14 @@ void RegisterWebhookRoutes(Server& server, engine::InboundService& inbound, Webh
       return respond(HttpResponse::Error(400, "invalid_json", "the body must be a JSON object"));
     }
     const std::string event = Text(body, "event");
-    const json meta = body.contains("metaData") && body["metaData"].is_object() ? body["metaData"]
-                                                                                : json::object();
+    static const json kEmpty = json::object();
+    auto object_at = [](const json& j, const char* key) -> const json& {
+      auto it = j.find(key);
+      return it != j.end() && it->is_object() ? *it : kEmpty;
+    };
+    const json& meta = object_at(body, "metaData");  // a view, not a copy
     if (event == "MESSAGE_RECEIVED") {
-      const json msg = meta.contains("Message") && meta["Message"].is_object() ? meta["Message"]
-                                                                               : json::object();
+      const json& msg = object_at(meta, "Message");
       engine::InboundReply reply;
       reply.message_id = Text(body, "identifier");
       reply.delivery_id = delivery;
@@ -130,8 +135,8 @@ void RegisterWebhookRoutes(Server& server, engine::InboundService& inbound, Webh
       receipt.delivery_id = delivery;
       receipt.status = Text(meta, "status");
       receipt.reason = Text(meta, "successOrFailureReason");
-      if (meta.contains("segmentCount") && meta["segmentCount"].is_number_unsigned()) {
-        receipt.segments = meta["segmentCount"].get<uint32_t>();
+      if (auto it = meta.find("segmentCount"); it != meta.end() && it->is_number_unsigned()) {
+        receipt.segments = it->get<uint32_t>();
       }
       return pool.Post([&inbound, receipt = std::move(receipt), respond] {
         auto r = inbound.Receipt(receipt);
@@ -160,6 +165,16 @@ void RegisterResponseRoutes(Server& server, const projections::ResponsesProjecti
     if (!limit.ok()) return respond(HttpResponse::FromStatus(limit.status()));
     projections::ResponseFilter filter;
     filter.classification = req.Query("classification");
+    for (char& ch : filter.classification) {
+      ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));  // email = EMAIL
+    }
+    if (!filter.classification.empty() &&
+        !workflows::ReplyClassFromName(filter.classification).has_value()) {
+      return respond(HttpResponse::FromStatus(Status::InvalidArgument(
+          "classification must be one of OPT_OUT, HELP, EMAIL, POSITIVE, NEGATIVE, QUESTION, "
+          "WRONG_NUMBER, OTHER",
+          "classification")));
+    }
     filter.campaign = req.Query("campaign");
     std::optional<std::string> next;
     auto items = responses.List(filter, *limit, req.Query("cursor"), &next);

@@ -349,6 +349,15 @@ Result<SkipTraceJob> SkipTraceService::Impl::Start(const SkipTraceRequest& reque
   }
   // The pools and the LEAD model must include every event so far (imports, enrichments).
   NEXTIER_RETURN_IF_ERROR(runner_.WaitFor(store_.Head(), options_.read_model_wait));
+  if (!request.file_id.empty() && request.lead_ids.empty()) {
+    // A file id nobody uploaded picks nothing: say so rather than start an empty job.
+    auto version = store_.StreamVersion("file-" + request.file_id);
+    if (!version.ok()) return version.status();
+    if (*version == 0) {
+      return Status(StatusCode::kNotFound, "no uploaded file has the id '" + request.file_id + "'",
+                    "fileId");
+    }
+  }
 
   const std::string day = Today();
   uint64_t remaining = 0;

@@ -481,6 +481,8 @@ std::vector<Malformed> MalformedTable() {
       WithHeaders(M("GET", "/api/leads", "", "", 401, "unauthorized"),
                   "Authorization: ops-key-0001\r\n"),
       M("GET", "/api/leads?key=ops-key-0002", "", "", 401, "unauthorized"),
+      // A valid key in the query counts only on the WebSocket route.
+      M("GET", std::string("/api/leads?key=") + kOps, "", "", 401, "unauthorized"),
 
       // --- routing: unknown paths, odd characters, methods ---
       M("GET", "/api/nothing-here", kOps, "", 404, "not_found"),
@@ -576,6 +578,7 @@ std::vector<Malformed> MalformedTable() {
       M("POST", "/api/skip-trace/start", kOps, "[]", 400, "invalid_argument"),
       M("POST", "/api/skip-trace/start", kOps, "\"text\"", 400, "invalid_argument"),
       M("POST", "/api/skip-trace/start", kOps, R"({"fileId": 5})", 400, "invalid_argument"),
+      M("POST", "/api/skip-trace/start", kOps, R"({"fileId": "no-such-file"})", 404, "not_found"),
       M("POST", "/api/skip-trace/start", kOps, R"({"leadIds": "x"})", 400, "invalid_argument"),
       M("POST", "/api/skip-trace/start", kOps, R"({"leadIds": [""]})", 400, "invalid_argument"),
       M("POST", "/api/skip-trace/start", kOps, R"({"leadIds": [1]})", 400, "invalid_argument"),
@@ -688,6 +691,7 @@ std::vector<Malformed> MalformedTable() {
       M("GET", "/api/responses?limit=0", kOps, "", 400, "invalid_argument"),
       M("GET", "/api/responses?limit=5000", kAgent, "", 400, "invalid_argument"),
       M("GET", "/api/responses?cursor=abc", kOps, "", 400, "invalid_argument"),
+      M("GET", "/api/responses?classification=bogus", kOps, "", 400, "invalid_argument"),
       M("GET", "/api/responses/gold-labels?cursor=abc", kOps, "", 400, "invalid_argument"),
       M("GET", "/api/responses/gold-labels?limit=-3", kOps, "", 400, "invalid_argument"),
 
@@ -782,6 +786,8 @@ std::vector<Malformed> MalformedTable() {
       Raw("GET /healthz HTTP/1.1\nHost: x\n\n", 400, "malformed_request"),
       Raw("GET /healthz HTTP/1.1\r\nHost x\r\n\r\n", 400, "malformed_request"),
       Raw("GET /healthz HTTP/1.1\r\nBad Name: x\r\n\r\n", 400, "malformed_request"),
+      Raw("GET /healthz HTTP/1.1\r\n\r\n", 400, "malformed_request"),  // no Host
+      Raw("GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "malformed_request"),
       Raw("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n", 431,
           "header_too_large"),
       Raw(

@@ -304,6 +304,8 @@ TEST_F(InboundServeTest, EachClassHasItsEffectAndARedeliveryIsProcessedOnce) {
   EXPECT_EQ(responses["items"].size(), 2u);
   json emails = Call(p.port(), "GET", "/api/responses?classification=EMAIL", kOps, nullptr, 200);
   EXPECT_EQ(emails["items"].size(), 1u);  // the redeliveries stored nothing
+  json lower = Call(p.port(), "GET", "/api/responses?classification=email", kOps, nullptr, 200);
+  EXPECT_EQ(lower["items"].size(), 1u);
   EXPECT_EQ(p.Terminate(), 0) << p.output();
 }
 

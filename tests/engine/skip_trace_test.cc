@@ -212,6 +212,16 @@ class SkipTraceTest : public ::testing::Test {
     ASSERT_OK(log_->Append(stream, es::ExpectedVersion::NoStream(), std::move(v)));
   }
 
+  // The file stream an upload opens (what a fileId names).
+  void Upload(const std::string& file_id) {
+    es::NewEvent e;
+    e.builder().setRecordedAt(clock_.Now());
+    e.builder().getPayload().initFileUploaded().setFileId(file_id);
+    std::vector<es::NewEvent> v;
+    v.push_back(std::move(e));
+    ASSERT_OK(log_->Append("file-" + file_id, es::ExpectedVersion::NoStream(), std::move(v)));
+  }
+
   void ImportMany(int n, int first = 1) {
     for (int i = first; i < first + n; ++i) Import(P("p" + std::to_string(i)));
   }
@@ -576,6 +586,8 @@ TEST_F(SkipTraceTest, StatusOfAnUnknownJobIsNotFound) {
 }
 
 TEST_F(SkipTraceTest, FileFilterTakesOnlyThatFile) {
+  Upload("fx");
+  Upload("fy");
   Import(P("x1").Score(10).File("fx"));
   Import(P("y1").Score(99).File("fy"));
   Import(P("x2").Score(20).File("fx"));
@@ -586,6 +598,21 @@ TEST_F(SkipTraceTest, FileFilterTakesOnlyThatFile) {
   EXPECT_EQ(provider_.order(), (std::vector<std::string>{"Lx2", "Lx1"}));
   EXPECT_EQ(StatusOf(job.id).file_id, "fx");
   EXPECT_EQ(LoadOf("y1").state, LeadState::kRaw);
+}
+
+TEST_F(SkipTraceTest, AFileIdNobodyUploadedIsNotFound) {
+  Import(P("x1").Score(10).File("fx"));  // a lead naming the file is not an upload
+  StartService(FastOptions());
+  const uint64_t head = log_->Head();
+  SkipTraceRequest request;
+  request.file_id = "fx";
+  auto job = service_->Start(request);
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(job.status().field(), "fileId");
+  EXPECT_NE(job.status().message().find("'fx'"), std::string::npos) << job.status().message();
+  EXPECT_EQ(log_->Head(), head);  // no job stored, nothing looked up
+  EXPECT_TRUE(provider_.order().empty());
 }
 
 TEST(UtcDayKeyTest, FormatsTheUtcDate) {
