@@ -44,17 +44,32 @@ Result<Micros> ParseRfc3339(std::string_view text) {
     return Status::InvalidArgument("'" + std::string(text) +
                                    "' is not an RFC 3339 time like 2026-11-28T14:00:00Z");
   };
+  // Fixed widths, digits only: YYYY-MM-DDTHH:MM:SS (sscanf would take signs, spaces and
+  // single digits).
+  const std::string str(text);
+  auto num = [&](size_t at, size_t width, int* out) {
+    if (at + width > str.size()) return false;
+    int v = 0;
+    for (size_t i = at; i < at + width; ++i) {
+      if (str[i] < '0' || str[i] > '9') return false;
+      v = v * 10 + (str[i] - '0');
+    }
+    *out = v;
+    return true;
+  };
   int y, mo, d, h, mi, s;
-  char sep;
-  int consumed = 0;
-  std::string str(text);
-  if (std::sscanf(str.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi, &s,
-                  &consumed) != 7 ||
-      (sep != 'T' && sep != 't' && sep != ' ')) {
+  if (!num(0, 4, &y) || !num(5, 2, &mo) || !num(8, 2, &d) || !num(11, 2, &h) || !num(14, 2, &mi) ||
+      !num(17, 2, &s) || str[4] != '-' || str[7] != '-' ||
+      (str[10] != 'T' && str[10] != 't' && str[10] != ' ') || str[13] != ':' || str[16] != ':') {
     return bad();
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return bad();
-  size_t pos = static_cast<size_t>(consumed);
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] + (mo == 2 && leap ? 1 : 0) || h > 23 ||
+      mi > 59 || s > 60) {
+    return bad();
+  }
+  size_t pos = 19;
   int64_t frac = 0;
   if (pos < str.size() && str[pos] == '.') {
     ++pos;
@@ -72,9 +87,7 @@ Result<Micros> ParseRfc3339(std::string_view text) {
     ++pos;
   } else if (pos + 6 == str.size() && (str[pos] == '+' || str[pos] == '-') && str[pos + 3] == ':') {
     int oh, om;
-    if (std::sscanf(str.c_str() + pos + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59) {
-      return bad();
-    }
+    if (!num(pos + 1, 2, &oh) || !num(pos + 4, 2, &om) || oh > 23 || om > 59) return bad();
     offset = (oh * 3600 + om * 60) * (str[pos] == '-' ? -1 : 1);
     pos += 6;
   } else {

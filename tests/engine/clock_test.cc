@@ -42,7 +42,11 @@ TEST(ClockTest, FormatsAndParsesRfc3339InUtc) {
 TEST(ClockTest, RejectsMalformedTimesWithTheInput) {
   for (const char* bad :
        {"", "2026-11-28", "2026-13-01T00:00:00Z", "2026-11-28T14:00:00", "2026-11-28T14:00:00+0500",
-        "yesterday", "2026-11-28T25:00:00Z", "2026-11-28T14:00:00Zjunk"}) {
+        "yesterday", "2026-11-28T25:00:00Z", "2026-11-28T14:00:00Zjunk",
+        // No day the calendar lacks, fixed widths, digits only.
+        "2026-02-29T00:00:00Z", "2100-02-29T00:00:00Z", "2026-04-31T00:00:00Z",
+        "2026-2-03T00:00:00Z", "+026-11-28T14:00:00Z", " 2026-11-28T14:00:00Z",
+        "2026-11-28T-1:00:00Z", "2026-11-28T14:00:00+05:-1", "2026-11-28T14:00:00+ 5:00"}) {
     auto r = ParseRfc3339(bad);
     EXPECT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
