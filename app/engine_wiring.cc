@@ -177,7 +177,10 @@ Status Engine::Start() {
   campaigns->RegisterTimerHandlers(*timer_service);
   sms_queue = std::make_unique<engine::SmsQueue>(st, reg, *leads, *suppression);
   sms_queue->RegisterTimerHandlers(*timer_service);
-  inbound = std::make_unique<engine::InboundService>(st, clk, reg, run, *conversations, *leads);
+  engine::InboundOptions inbound_options;
+  inbound_options.external = options_.classifier;
+  inbound = std::make_unique<engine::InboundService>(st, clk, reg, run, *conversations, *leads,
+                                                     inbound_options);
   lead_commands = std::make_unique<engine::LeadCommandHandler>(st, clk);
   forget = std::make_unique<engine::ForgetService>(st, *lead_commands);
   calls = std::make_unique<engine::CallQueueService>(st, clk, *lead_commands, run, *leads);

@@ -70,6 +70,8 @@ struct EngineOptions {
   std::unique_ptr<engine::SmsProvider> sms;
   std::unique_ptr<engine::SkipTraceProvider> skip_trace_provider;
   std::string status_callback_url;
+  // Optional: the AI second opinion on replies (null: the rules alone).
+  std::shared_ptr<engine::ExternalClassifier> classifier;
   // Options of the services that callers tune (the demo speeds up the skip trace's waits).
   engine::SkipTraceOptions skip_trace;
   engine::OutboxOptions outbox;

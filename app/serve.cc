@@ -175,6 +175,19 @@ int RunServe(const ServeOptions& o) {
     sms = std::move(*sh_client);
     skip_provider = std::move(*re_client);
   }
+  // Optional, with any provider: an AI second opinion on replies (http_providers.h).
+  std::shared_ptr<engine::ExternalClassifier> classifier;
+  if (auto config = adapters::AiClassifierConfigFromEnv(); !config.ok()) {
+    std::fprintf(stderr, "serve: the AI classifier: %s\n", config.status().message().c_str());
+    return 2;
+  } else if (config->has_value()) {
+    auto client = adapters::OpenAiClassifier::Create(**config);
+    if (!client.ok()) {
+      std::fprintf(stderr, "serve: the AI classifier: %s\n", client.status().message().c_str());
+      return 2;
+    }
+    classifier = std::move(*client);
+  }
 
   // The store, the read models with every projection, the timers, the services and the outbox
   // (engine_wiring.h); the keys and the webhook secret are resolved between its steps, as ever.
@@ -186,6 +199,7 @@ int RunServe(const ServeOptions& o) {
   engine_options.sms = std::move(sms);
   engine_options.skip_trace_provider = std::move(skip_provider);
   engine_options.status_callback_url = status_callback_url;
+  engine_options.classifier = classifier;
   auto opened = Engine::Open(std::move(engine_options));
   if (!opened.ok()) {
     std::fprintf(stderr, "serve: %s\n", opened.status().message().c_str());

@@ -699,4 +699,111 @@ Result<engine::SkipTraceAnswer> RealEstateApiSkipTrace::Lookup(
   return out;
 }
 
+// --- the AI classifier ---
+
+namespace {
+
+constexpr char kClassifierPrompt[] =
+    "You classify one SMS reply to a sales text sent to a business owner. Answer with exactly "
+    "one word, the class:\n"
+    "OPT_OUT: asks to stop texting or to be removed, in any words or language.\n"
+    "HELP: only the keyword HELP or INFO (or AYUDA), nothing else.\n"
+    "EMAIL: gives an email address to reach them.\n"
+    "WRONG_NUMBER: not the person, or no longer the owner (sold the business, passed away, "
+    "just works there).\n"
+    "POSITIVE: any interest, including asking about price, process or a call.\n"
+    "NEGATIVE: declines without asking to stop.\n"
+    "QUESTION: asks who this is, what company, or where the number came from, with no "
+    "interest shown.\n"
+    "OTHER: emoji only, ok, reactions, driving or out-of-office auto-replies, anything else.";
+
+// "Wrong number." -> WRONG_NUMBER; nullopt when the text names no class.
+std::optional<workflows::ReplyClass> ClassFromAnswer(std::string_view text) {
+  std::string word;
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalpha(u)) {
+      word.push_back(static_cast<char>(std::toupper(u)));
+    } else if ((c == ' ' || c == '_' || c == '-') && !word.empty() && word.back() != '_') {
+      word.push_back('_');
+    }
+  }
+  while (!word.empty() && word.back() == '_') word.pop_back();
+  return workflows::ReplyClassFromName(word);
+}
+
+}  // namespace
+
+Result<std::optional<AiClassifierConfig>> AiClassifierConfigFromEnv() {
+  const char* url = GetEnv("NEXTIER_CLASSIFIER_URL");
+  if (url == nullptr) return std::optional<AiClassifierConfig>();
+  AiClassifierConfig c;
+  c.base_url = url;
+  if (const char* key = GetEnv("NEXTIER_CLASSIFIER_API_KEY")) c.api_key = key;
+  if (const char* model = GetEnv("NEXTIER_CLASSIFIER_MODEL")) c.model = model;
+  if (const char* t = GetEnv("NEXTIER_CLASSIFIER_TIMEOUT_MS")) {
+    char* end = nullptr;
+    const long ms = std::strtol(t, &end, 10);
+    if (*end != '\0' || ms < 1 || ms > 60000) {
+      return Status::InvalidArgument(
+          "NEXTIER_CLASSIFIER_TIMEOUT_MS must be a number of milliseconds from 1 to 60000",
+          "NEXTIER_CLASSIFIER_TIMEOUT_MS");
+    }
+    c.timeout = std::chrono::milliseconds(ms);
+  }
+  return std::optional<AiClassifierConfig>(std::move(c));
+}
+
+OpenAiClassifier::OpenAiClassifier(AiClassifierConfig config,
+                                   std::unique_ptr<detail::HttpTransport> http)
+    : config_(std::move(config)), http_(std::move(http)) {}
+OpenAiClassifier::~OpenAiClassifier() = default;
+
+Result<std::unique_ptr<OpenAiClassifier>> OpenAiClassifier::Create(AiClassifierConfig config) {
+  if (config.model.empty()) {
+    return Status::InvalidArgument("the classifier model is empty", "NEXTIER_CLASSIFIER_MODEL");
+  }
+  auto http = detail::HttpTransport::Create(config.base_url, "NEXTIER_CLASSIFIER_URL", "classifier",
+                                            config.timeout);
+  if (!http.ok()) return http.status();
+  return std::unique_ptr<OpenAiClassifier>(
+      new OpenAiClassifier(std::move(config), std::move(*http)));
+}
+
+Result<workflows::ReplyClass> OpenAiClassifier::Classify(std::string_view body) {
+  const json req = {
+      {"model", config_.model},
+      {"temperature", 0},
+      {"max_tokens", 8},
+      {"messages", json::array({{{"role", "system"}, {"content", kClassifierPrompt}},
+                                {{"role", "user"}, {"content", std::string(body)}}})}};
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!config_.api_key.empty()) headers.emplace_back("Authorization", "Bearer " + config_.api_key);
+  auto answer = http_->PostJson("/chat/completions", headers,
+                                req.dump(-1, ' ', false, json::error_handler_t::replace));
+  if (!answer.ok()) return answer.status();
+  if (answer->status < 200 || answer->status > 299) {
+    return Status::Unavailable("classifier: HTTP " + std::to_string(answer->status));
+  }
+  const auto doc = ParseJson(answer->body);
+  const json* content = nullptr;
+  if (doc && doc->is_object()) {
+    const auto choices = doc->find("choices");
+    if (choices != doc->end() && choices->is_array() && !choices->empty() &&
+        (*choices)[0].is_object()) {
+      const auto message = (*choices)[0].find("message");
+      if (message != (*choices)[0].end() && message->is_object()) {
+        const auto c = message->find("content");
+        if (c != message->end() && c->is_string()) content = &*c;
+      }
+    }
+  }
+  if (content == nullptr) {
+    return Status::Internal("classifier: the answer has no choices[0].message.content");
+  }
+  const auto cls = ClassFromAnswer(content->get_ref<const std::string&>());
+  if (!cls) return Status::Internal("classifier: the answer names no reply class");
+  return *cls;
+}
+
 }  // namespace nextier::adapters

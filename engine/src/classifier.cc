@@ -656,6 +656,21 @@ Classified ClassifyReply(const Workflow& workflow, std::string_view body) {
   return Classify(*RulesFor(workflow), body);
 }
 
+Classified Reconcile(const Classified& rules, const ReplyClass* opinion,
+                     std::string_view model_name) {
+  if (opinion == nullptr || *opinion == rules.reply_class) return rules;
+  const bool stands =
+      *opinion != ReplyClass::kOptOut &&
+      (rules.reply_class == ReplyClass::kOptOut || rules.reply_class == ReplyClass::kHelp ||
+       (rules.reply_class == ReplyClass::kEmail && rules.email.has_value()) ||
+       *opinion == ReplyClass::kEmail);  // no address to label with
+  if (stands) return rules;
+  Classified out;
+  out.reply_class = *opinion;
+  out.matched = "model " + std::string(model_name);
+  return out;
+}
+
 std::optional<std::string> ExtractEmail(std::string_view body) {
   // 1. Lowercase ASCII words made of the characters an address may hold; everything else
   //    (spaces, brackets, quotes, colons as in "mailto:", emoji) separates them. A fullwidth

@@ -66,6 +66,20 @@ struct InboundService::Impl {
   };
   std::unique_ptr<LeadCache> lead_cache = std::make_unique<LeadCache>();
 
+  // The rules' answer, with the outside classifier's opinion when one is configured and
+  // answers in time (else the rules alone).
+  Classified ClassifyWith(const workflows::Workflow& w, std::string_view body) {
+    Classified rules = ClassifyReply(w, body);
+    if (!options.external) return rules;
+    auto opinion = options.external->Classify(body);
+    if (!opinion.ok()) {
+      rules.matched += " (model " + std::string(options.external->name()) +
+                       " gave no opinion: " + opinion.status().message() + ")";
+      return rules;
+    }
+    return Reconcile(rules, &*opinion, options.external->name());
+  }
+
   Result<Lead> LoadLeadCached(const std::string& lead_id) {
     Lead lead;
     bool cached = false;
@@ -232,7 +246,7 @@ struct InboundService::Impl {
       auto wf = WorkflowOf(lead ? &*lead : nullptr);
       if (!wf.ok()) return wf.status();
       const workflows::Workflow& w = **wf;
-      const Classified c = ClassifyReply(w, in.body);
+      const Classified c = ClassifyWith(w, in.body);
       InboundOutcome out;
       out.classification = std::string(workflows::ReplyClassName(c.reply_class));
       const Micros now = clock.Now();
@@ -659,8 +673,16 @@ void InboundService::ReceiveAsync(InboundReply reply,
     }
     in_flight->cv.notify_all();
   };
-  Impl::ReceiveAsync(impl_, std::make_shared<const InboundReply>(std::move(reply)), std::move(post),
-                     std::move(counted), 0);
+  auto in = std::make_shared<const InboundReply>(std::move(reply));
+  if (impl_->options.external) {
+    // The outside classifier may block for its timeout: not on the caller's (I/O) thread.
+    auto* poster = &post;
+    return (
+        *poster)([impl = impl_, in = std::move(in), post, counted = std::move(counted)]() mutable {
+      Impl::ReceiveAsync(std::move(impl), std::move(in), std::move(post), std::move(counted), 0);
+    });
+  }
+  Impl::ReceiveAsync(impl_, std::move(in), std::move(post), std::move(counted), 0);
 }
 
 bool InboundService::WaitIdle(std::chrono::milliseconds timeout) {

@@ -588,5 +588,132 @@ TEST(RealEstateApiConfigTest, ReadsTheEnvironmentAndNamesAMissingKey) {
   ::unsetenv("REALESTATEAPI_BASE_URL");
 }
 
+// --- the AI classifier (OpenAI-compatible) ------------------------------------------------
+
+std::unique_ptr<OpenAiClassifier> Ai(const std::string& base, std::string key = "ai-key-789",
+                                     std::chrono::milliseconds timeout = 5000ms) {
+  AiClassifierConfig c;
+  c.base_url = base;
+  c.api_key = std::move(key);
+  c.model = "tiny-model";
+  c.timeout = timeout;
+  auto r = OpenAiClassifier::Create(c);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? std::move(r).value() : nullptr;
+}
+
+std::string Completion(const std::string& content) {
+  return json{
+      {"choices", json::array({{{"message", {{"role", "assistant"}, {"content", content}}}}})}}
+      .dump();
+}
+
+TEST(OpenAiClassifierTest, AsksTheChatCompletionsEndpointWithTheReplyAndReadsTheClass) {
+  FakeServer server;
+  server.Answer(200, Completion(" Wrong number.\n"));
+  auto ai = Ai(server.base() + "/v1");
+  ASSERT_NE(ai, nullptr);
+  auto r = ai->Classify("I sold that shop in 2019");
+  ASSERT_OK(r);
+  EXPECT_EQ(*r, workflows::ReplyClass::kWrongNumber);
+  EXPECT_EQ(ai->name(), "tiny-model");
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].method, "POST");
+  EXPECT_EQ(reqs[0].target, "/v1/chat/completions");
+  EXPECT_EQ(reqs[0].headers["authorization"], "Bearer ai-key-789");
+  const json body = json::parse(reqs[0].body);
+  EXPECT_EQ(body["model"], "tiny-model");
+  EXPECT_EQ(body["temperature"], 0);
+  ASSERT_EQ(body["messages"].size(), 2u);
+  EXPECT_EQ(body["messages"][0]["role"], "system");
+  EXPECT_NE(body["messages"][0]["content"].get<std::string>().find("WRONG_NUMBER"),
+            std::string::npos);
+  EXPECT_EQ(body["messages"][1]["role"], "user");
+  EXPECT_EQ(body["messages"][1]["content"], "I sold that shop in 2019");
+
+  // Other spellings of a class; a local server without a key gets no Authorization header.
+  auto local = Ai(server.base(), "");
+  ASSERT_NE(local, nullptr);
+  for (const auto& [answer, want] : std::vector<std::pair<std::string, workflows::ReplyClass>>{
+           {"\"OPT OUT\"", workflows::ReplyClass::kOptOut},
+           {"negative", workflows::ReplyClass::kNegative},
+           {"QUESTION", workflows::ReplyClass::kQuestion}}) {
+    server.Answer(200, Completion(answer));
+    auto c = local->Classify("x");
+    ASSERT_OK(c);
+    EXPECT_EQ(*c, want) << answer;
+  }
+  EXPECT_EQ(server.requests().back().headers.count("authorization"), 0u);
+}
+
+TEST(OpenAiClassifierTest, NoUsableAnswerIsAnErrorNeverAGuess) {
+  FakeServer server;
+  auto ai = Ai(server.base());
+  ASSERT_NE(ai, nullptr);
+  server.Answer(200, Completion("I think they are interested"));
+  EXPECT_EQ(ai->Classify("x").status().code(), StatusCode::kInternal);
+  server.Answer(200, R"({"choices": []})");
+  EXPECT_EQ(ai->Classify("x").status().code(), StatusCode::kInternal);
+  server.Answer(200, "not json");
+  EXPECT_EQ(ai->Classify("x").status().code(), StatusCode::kInternal);
+  server.Answer(503, R"({"error": "overloaded"})");
+  auto unavailable = ai->Classify("x");
+  EXPECT_EQ(unavailable.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(unavailable.status().message().find("503"), std::string::npos);
+  server.Answer(401, R"({"error": "bad key"})");
+  auto refused = ai->Classify("x");
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(refused.status().message().find("ai-key-789"), std::string::npos);
+}
+
+TEST(OpenAiClassifierTest, GivesUpAtItsTimeout) {
+  FakeServer server;
+  server.Answer(200, Completion("POSITIVE"), 5000ms);
+  auto ai = Ai(server.base(), "k", 200ms);
+  ASSERT_NE(ai, nullptr);
+  const auto start = std::chrono::steady_clock::now();
+  auto r = ai->Classify("sounds good");
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 4000ms);
+}
+
+TEST(AiClassifierConfigTest, OffUnlessAUrlIsSetAndTheTimeoutIsChecked) {
+  for (const char* v : {"NEXTIER_CLASSIFIER_URL", "NEXTIER_CLASSIFIER_API_KEY",
+                        "NEXTIER_CLASSIFIER_MODEL", "NEXTIER_CLASSIFIER_TIMEOUT_MS"}) {
+    ::unsetenv(v);
+  }
+  auto off = AiClassifierConfigFromEnv();
+  ASSERT_OK(off);
+  EXPECT_FALSE(off->has_value());
+
+  ::setenv("NEXTIER_CLASSIFIER_URL", "http://127.0.0.1:9/v1", 1);
+  auto defaults = AiClassifierConfigFromEnv();
+  ASSERT_OK(defaults);
+  ASSERT_TRUE(defaults->has_value());
+  EXPECT_EQ((*defaults)->base_url, "http://127.0.0.1:9/v1");
+  EXPECT_EQ((*defaults)->api_key, "");
+  EXPECT_EQ((*defaults)->model, "gpt-4o-mini");
+  EXPECT_EQ((*defaults)->timeout, 2000ms);
+
+  ::setenv("NEXTIER_CLASSIFIER_TIMEOUT_MS", "soon", 1);
+  auto bad = AiClassifierConfigFromEnv();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().field(), "NEXTIER_CLASSIFIER_TIMEOUT_MS");
+  ::setenv("NEXTIER_CLASSIFIER_TIMEOUT_MS", "750", 1);
+  ::setenv("NEXTIER_CLASSIFIER_MODEL", "llama3", 1);
+  auto set = AiClassifierConfigFromEnv();
+  ASSERT_OK(set);
+  EXPECT_EQ((*set)->timeout, 750ms);
+  EXPECT_EQ((*set)->model, "llama3");
+  for (const char* v : {"NEXTIER_CLASSIFIER_URL", "NEXTIER_CLASSIFIER_API_KEY",
+                        "NEXTIER_CLASSIFIER_MODEL", "NEXTIER_CLASSIFIER_TIMEOUT_MS"}) {
+    ::unsetenv(v);
+  }
+  AiClassifierConfig c;
+  c.base_url = "ftp://x";
+  EXPECT_EQ(OpenAiClassifier::Create(c).status().code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace nextier::adapters

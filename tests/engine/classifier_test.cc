@@ -249,6 +249,37 @@ TEST_F(ClassifierTest, PrecedenceAfterOptOut) {
   EXPECT_EQ(ClassifyReply(w, "no thanks, tell me more later").reply_class, ReplyClass::kNegative);
 }
 
+TEST_F(ClassifierTest, AnOutsideOpinionNeverCostsAnOptOutAHelpOrAnAddress) {
+  auto with = [&](std::string_view body, const ReplyClass* opinion) {
+    return Reconcile(ClassifyReply(*workflow_, body), opinion, "m");
+  };
+  const ReplyClass negative = ReplyClass::kNegative, positive = ReplyClass::kPositive,
+                   email = ReplyClass::kEmail, opt_out = ReplyClass::kOptOut,
+                   question = ReplyClass::kQuestion;
+  // The opinion wins where the rules' answer is not one of those.
+  const Classified vague = with("hmm maybe, we will see", &negative);
+  EXPECT_EQ(vague.reply_class, ReplyClass::kNegative);
+  EXPECT_EQ(vague.matched, "model m");
+  EXPECT_EQ(with("Wrong number", &positive).reply_class, ReplyClass::kPositive);
+  // The rules' OPT_OUT, HELP and EMAIL-with-address stand.
+  EXPECT_EQ(with("STOP", &positive).reply_class, ReplyClass::kOptOut);
+  EXPECT_EQ(with("remove me from your list", &positive).reply_class, ReplyClass::kOptOut);
+  EXPECT_EQ(with("HELP", &question).reply_class, ReplyClass::kHelp);
+  const Classified gold = with("sure, john@gmail.com", &positive);
+  EXPECT_EQ(gold.reply_class, ReplyClass::kEmail);
+  EXPECT_EQ(gold.email, "john@gmail.com");
+  // A model's EMAIL without an address the rules found changes nothing.
+  EXPECT_EQ(with("Sounds good, what's the price?", &email).reply_class, ReplyClass::kPositive);
+  // A model's OPT_OUT beats everything, an address too.
+  const Classified out = with("john@gmail.com", &opt_out);
+  EXPECT_EQ(out.reply_class, ReplyClass::kOptOut);
+  EXPECT_FALSE(out.email.has_value());
+  // No opinion: the rules as they are.
+  const Classified alone = with("hmm maybe, we will see", nullptr);
+  EXPECT_EQ(alone.reply_class, ClassOf("hmm maybe, we will see"));
+  EXPECT_NE(alone.matched, "model m");
+}
+
 TEST_F(ClassifierTest, NegationCancelsInterestInItsClause) {
   EXPECT_EQ(ClassOf("Not interested in a demo"), ReplyClass::kNegative);
   EXPECT_EQ(ClassOf("Not right now, but call me next year"), ReplyClass::kPositive);

@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "nextier/common/status.h"
+#include "nextier/engine/classifier.h"
 #include "nextier/engine/providers.h"
 
 namespace nextier::adapters {
@@ -116,6 +117,45 @@ class RealEstateApiSkipTrace final : public engine::SkipTraceProvider {
  private:
   RealEstateApiSkipTrace(RealEstateApiConfig config, std::unique_ptr<detail::HttpTransport> http);
   const RealEstateApiConfig config_;
+  std::unique_ptr<detail::HttpTransport> http_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// An AI reply classifier behind an OpenAI-compatible endpoint (OpenAI, or a local server such as
+// llama.cpp's or vLLM's), the optional second opinion of engine::InboundService. Off unless
+// configured; the rules stay the default and never need a network.
+
+struct AiClassifierConfig {
+  std::string base_url;  // e.g. https://api.openai.com/v1
+  std::string api_key;   // may be empty (a local server)
+  std::string model = "gpt-4o-mini";
+  std::chrono::milliseconds timeout{2000};
+};
+
+// NEXTIER_CLASSIFIER_URL (unset or empty: nullopt, no classifier), NEXTIER_CLASSIFIER_API_KEY,
+// NEXTIER_CLASSIFIER_MODEL and NEXTIER_CLASSIFIER_TIMEOUT_MS (1 to 60000; InvalidArgument naming
+// it otherwise).
+Result<std::optional<AiClassifierConfig>> AiClassifierConfigFromEnv();
+
+// POST {base}/chat/completions with `Authorization: Bearer KEY` (when a key is set) and
+// {"model", "temperature": 0, "max_tokens": 8, "messages": [system: the classes and what they
+// mean, user: the reply]}. The answer's choices[0].message.content, trimmed of spaces, quotes and
+// punctuation, upper-cased, spaces as underscores, must name a class (OPT_OUT, HELP, EMAIL,
+// POSITIVE, NEGATIVE, QUESTION, WRONG_NUMBER, OTHER).
+// Errors (all mean "no opinion" to the caller): network errors and timeouts → Unavailable; a
+// status other than 2xx → Unavailable naming it; an answer without such a class → Internal.
+class OpenAiClassifier final : public engine::ExternalClassifier {
+ public:
+  // InvalidArgument when the base URL is not http(s)://host[:port][/path] or the model is empty.
+  static Result<std::unique_ptr<OpenAiClassifier>> Create(AiClassifierConfig config);
+  ~OpenAiClassifier() override;
+
+  std::string_view name() const override { return config_.model; }
+  Result<workflows::ReplyClass> Classify(std::string_view body) override;
+
+ private:
+  OpenAiClassifier(AiClassifierConfig config, std::unique_ptr<detail::HttpTransport> http);
+  const AiClassifierConfig config_;
   std::unique_ptr<detail::HttpTransport> http_;
 };
 

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "nextier/common/status.h"
 #include "nextier/workflows/workflow.h"
 
 namespace nextier::engine {
@@ -56,6 +57,27 @@ class ReplyClassifier {
 // the compilation once per thread. A hand-built Workflow (empty version) is compiled on every
 // call; a Workflow whose rules were edited after loading must clear its version.
 Classified ClassifyReply(const workflows::Workflow& workflow, std::string_view body);
+
+// An outside classifier (an AI model behind an HTTP endpoint: adapters/http_providers.h) asked
+// for a second opinion on each reply. Classify may block for its own timeout; any error means
+// "no opinion" and the rules decide alone. Called from several threads at once.
+class ExternalClassifier {
+ public:
+  virtual ~ExternalClassifier() = default;
+  virtual std::string_view name() const = 0;
+  virtual Result<workflows::ReplyClass> Classify(std::string_view body) = 0;
+};
+
+// The rules' answer with an outside opinion folded in:
+//   - an OPT_OUT from either side wins (opt-out beats everything; a missed one is a legal
+//     problem, a false one only loses a lead);
+//   - otherwise the rules' HELP stands (the carrier keyword must be answered), and so does
+//     their EMAIL with an address (the address makes the gold label); a model's EMAIL without
+//     an address the rules found changes nothing;
+//   - otherwise the opinion wins, with `matched` = "model <name>".
+// No opinion (nullptr): the rules' answer as it is.
+Classified Reconcile(const Classified& rules, const workflows::ReplyClass* opinion,
+                     std::string_view model_name);
 
 // The first valid email address in `body`, lowercase; nullopt when there is none. Reads the
 // obfuscated forms people type: `john at gmail dot com`, `john[at]gmail[dot]com`,

@@ -34,6 +34,7 @@
 #include <string>
 
 #include "nextier/common/status.h"
+#include "nextier/engine/classifier.h"
 #include "nextier/engine/clock.h"
 #include "nextier/engine/workflow_registry.h"
 #include "nextier/eventstore/event_store.h"
@@ -77,6 +78,10 @@ struct InboundOptions {
   std::string actor = "webhook:signalhouse";
   // The workflow whose rules classify a reply from an unknown number.
   std::string default_workflow = "business-owners";
+  // Optional: an outside classifier consulted on every reply, folded in by Reconcile
+  // (classifier.h). Null (the default): the rules alone, no network. When set, ReceiveAsync
+  // prepares replies through `post`, since the call may block for the classifier's timeout.
+  std::shared_ptr<ExternalClassifier> external;
 };
 
 class InboundService {
