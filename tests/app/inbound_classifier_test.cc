@@ -9,10 +9,8 @@
 #include <mutex>
 #include <thread>
 
-#include "engine_wiring.h"
+#include "in_process_engine.h"
 #include "nextier/engine/classifier.h"
-#include "nextier/engine/clock.h"
-#include "nextier/engine/inbound.h"
 #include "testing/testing.h"
 
 namespace nextier::app {
@@ -39,26 +37,10 @@ class FakeModel final : public engine::ExternalClassifier {
   std::vector<std::thread::id> threads;
 };
 
-engine::InboundReply Reply(const std::string& id, const std::string& body) {
-  engine::InboundReply r;
-  r.message_id = id;
-  r.delivery_id = "delivery-" + id;
-  r.from = "+12125550190";  // no lead has it: an orphan reply, classified all the same
-  r.to = "+15164079249";
-  r.body = body;
-  r.raw_body = "{}";
-  return r;
-}
-
 TEST(InboundClassifierTest, TheModelsOpinionIsFoldedInOffTheCallersThread) {
   nextier::testing::TempDir dir;
   auto model = std::make_shared<FakeModel>();
-  EngineOptions options;
-  options.data_dir = dir.str();
-  options.workflows_dir = NEXTIER_DEFAULT_WORKFLOWS_DIR;
-  auto start = engine::ParseRfc3339("2026-12-01T17:00:00Z");
-  ASSERT_OK(start);
-  options.sim_start = *start;
+  EngineOptions options = testing::InProcessOptions(dir.str());
   options.classifier = model;
   auto opened = Engine::Open(std::move(options));
   ASSERT_OK(opened);
@@ -69,7 +51,8 @@ TEST(InboundClassifierTest, TheModelsOpinionIsFoldedInOffTheCallersThread) {
   auto receive = [&](const std::string& id, const std::string& body) {
     std::promise<Result<engine::InboundOutcome>> got;
     e.inbound->ReceiveAsync(
-        Reply(id, body), [](std::function<void()> work) { std::thread(std::move(work)).detach(); },
+        testing::OrphanReply(id, body),
+        [](std::function<void()> work) { std::thread(std::move(work)).detach(); },
         [&](Result<engine::InboundOutcome> r) { got.set_value(std::move(r)); });
     auto f = got.get_future();
     EXPECT_EQ(f.wait_for(30s), std::future_status::ready);

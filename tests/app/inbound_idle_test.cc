@@ -8,9 +8,7 @@
 #include <future>
 #include <thread>
 
-#include "engine_wiring.h"
-#include "nextier/engine/clock.h"
-#include "nextier/engine/inbound.h"
+#include "in_process_engine.h"
 #include "testing/testing.h"
 
 namespace nextier::app {
@@ -19,25 +17,12 @@ namespace {
 using namespace std::chrono_literals;
 
 engine::InboundReply Reply(const std::string& id) {
-  engine::InboundReply r;
-  r.message_id = id;
-  r.delivery_id = "delivery-" + id;
-  r.from = "+12125550190";  // no lead has it: stored as an orphan reply
-  r.to = "+15164079249";
-  r.body = "Who is this?";
-  r.raw_body = "{}";
-  return r;
+  return testing::OrphanReply(id, "Who is this?");
 }
 
 TEST(InboundIdleTest, WaitIdleHoldsWhileACompletionIsStillRunning) {
   nextier::testing::TempDir dir;
-  EngineOptions options;
-  options.data_dir = dir.str();
-  options.workflows_dir = NEXTIER_DEFAULT_WORKFLOWS_DIR;
-  auto start = engine::ParseRfc3339("2026-12-01T17:00:00Z");
-  ASSERT_OK(start);
-  options.sim_start = *start;
-  auto opened = Engine::Open(std::move(options));
+  auto opened = Engine::Open(testing::InProcessOptions(dir.str()));
   ASSERT_OK(opened);
   Engine& e = **opened;
   ASSERT_OK(e.OpenReadModels());

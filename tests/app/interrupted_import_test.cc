@@ -6,8 +6,7 @@
 #include <chrono>
 #include <thread>
 
-#include "engine_wiring.h"
-#include "nextier/engine/clock.h"
+#include "in_process_engine.h"
 #include "nextier/eventstore/events.capnp.h"
 #include "testing/testing.h"
 
@@ -50,17 +49,12 @@ void StoreFile(es::EventStore& store, const std::string& id, int64_t at, bool fi
 
 TEST(InterruptedImportTest, AFileCutOffMidImportIsMarkedFailedAtTheNextStart) {
   nextier::testing::TempDir dir;
-  EngineOptions options;
-  options.data_dir = dir.str();
-  options.workflows_dir = NEXTIER_DEFAULT_WORKFLOWS_DIR;
-  auto start = engine::ParseRfc3339("2026-12-01T17:00:00Z");
-  ASSERT_OK(start);
-  options.sim_start = *start;
-  auto opened = Engine::Open(std::move(options));
+  const engine::Micros start = testing::StartTime();
+  auto opened = Engine::Open(testing::InProcessOptions(dir.str()));
   ASSERT_OK(opened);
   Engine& e = **opened;
-  StoreFile(*e.store, "cut", *start, false);
-  StoreFile(*e.store, "whole", *start, true);
+  StoreFile(*e.store, "cut", start, false);
+  StoreFile(*e.store, "whole", start, true);
   ASSERT_OK(e.OpenReadModels());
   ASSERT_OK(e.Start());
 
@@ -76,7 +70,7 @@ TEST(InterruptedImportTest, AFileCutOffMidImportIsMarkedFailedAtTheNextStart) {
   EXPECT_NE(cut.failure.find("interrupted"), std::string::npos) << cut.failure;
   EXPECT_EQ(cut.rows, 500u);  // what its stored batches hold
   EXPECT_EQ(cut.imported, 480u);
-  EXPECT_EQ(cut.finished_at, *start);  // business time: the simulated clock
+  EXPECT_EQ(cut.finished_at, start);  // business time: the simulated clock
 
   auto whole = e.files->Get("whole");
   ASSERT_OK(whole);
