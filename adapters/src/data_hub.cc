@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "nextier/adapters/logging.h"
+#include "nextier/eventstore/personal.h"
 #include "nextier/projections/files.h"
 #include "nextier/workflows/matching.h"
 
@@ -564,12 +565,8 @@ class ImportJob::Impl final {
       list[static_cast<unsigned>(i)].setValue(
           capnp::Text::Reader(attrs[i].second.data(), attrs[i].second.size()));
     }
-    const kj::Array<capnp::word> words = capnp::messageToFlatArray(personal_message);
-    const auto bytes = words.asBytes();
     es::NewEvent e(kLeadImportedWords);
-    auto sealed = keys.SealNew(
-        stream, std::string_view(reinterpret_cast<const char*>(bytes.begin()), bytes.size()),
-        &e.fresh_key());
+    auto sealed = keys.SealNew(stream, es::EncodePersonal(personal_message), &e.fresh_key());
     if (!sealed.ok()) return sealed.status();
 
     auto b = Stamp(e);

@@ -2,12 +2,11 @@
 
 #include <capnp/dynamic.h>
 #include <capnp/schema.h>
-#include <capnp/serialize.h>
 
-#include <cstring>
 #include <string>
 
 #include "nextier/engine/clock.h"
+#include "nextier/eventstore/personal.h"
 
 namespace nextier::adapters {
 namespace {
@@ -84,15 +83,12 @@ json PersonalJson(capnp::Data::Reader sealed, const Context& ctx) {
   if (!plain.ok()) {
     return std::string(plain.status().code() == StatusCode::kNotFound ? kErased : kUnreadable);
   }
-  if (plain->empty() || plain->size() % sizeof(capnp::word) != 0) return std::string(kUnreadable);
-  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(plain->size() / sizeof(capnp::word));
-  std::memcpy(words.begin(), plain->data(), plain->size());
-  try {
-    capnp::FlatArrayMessageReader reader(words);
-    return StructJson(capnp::toDynamic(reader.getRoot<eventstore::schema::Personal>()), ctx, true);
-  } catch (const kj::Exception&) {
-    return std::string(kUnreadable);
-  }
+  json out;
+  const Status read = eventstore::ReadPersonal(*plain, [&](eventstore::schema::Personal::Reader p) {
+    out = StructJson(capnp::toDynamic(p), ctx, true);
+  });
+  if (!read.ok()) return std::string(kUnreadable);
+  return out;
 }
 
 json ValueJson(const capnp::DynamicValue::Reader& v, std::string_view name, const Context& ctx) {

@@ -2,7 +2,6 @@
 #include "nextier/engine/lead_commands.h"
 
 #include <capnp/message.h>
-#include <capnp/serialize.h>
 
 #include <chrono>
 #include <functional>
@@ -10,6 +9,8 @@
 #include <random>
 #include <thread>
 #include <unordered_map>
+
+#include "nextier/eventstore/personal.h"
 
 namespace nextier::engine {
 
@@ -31,10 +32,7 @@ Result<std::string> LeadEvents::SealPersonal(
     const std::function<void(es::schema::Personal::Builder)>& fill) {
   capnp::MallocMessageBuilder message;
   fill(message.initRoot<es::schema::Personal>());
-  const kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
-  const kj::ArrayPtr<const kj::byte> bytes = words.asBytes();
-  auto sealed = keys_.Seal(
-      stream_, std::string_view(reinterpret_cast<const char*>(bytes.begin()), bytes.size()));
+  auto sealed = keys_.Seal(stream_, es::EncodePersonal(message));
   if (sealed.ok()) event.setKeySubject(stream_);
   return sealed;
 }

@@ -1,11 +1,8 @@
 // The outbox: intents -> provider calls -> outcome events (see outbox.h).
 #include "nextier/engine/outbox.h"
 
-#include <capnp/serialize.h>
-
 #include <atomic>
 #include <condition_variable>
-#include <cstring>
 #include <deque>
 #include <functional>
 #include <map>
@@ -16,6 +13,7 @@
 
 #include "nextier/engine/lead.h"
 #include "nextier/engine/lead_commands.h"
+#include "nextier/eventstore/personal.h"
 
 namespace nextier::engine {
 
@@ -137,23 +135,12 @@ struct Outbox::Impl {
         inner = plain.status();
         return false;
       }
-      if (plain->empty() || plain->size() % sizeof(capnp::word) != 0) {
-        inner = Status::Corruption("the intent's sealed message does not decode");
-        return false;
-      }
-      kj::Array<capnp::word> words =
-          kj::heapArray<capnp::word>(plain->size() / sizeof(capnp::word));
-      std::memcpy(words.begin(), plain->data(), plain->size());
-      try {
-        capnp::FlatArrayMessageReader reader(words);
-        auto personal = reader.getRoot<es::schema::Personal>();
+      Status read = es::ReadPersonal(*plain, [&](es::schema::Personal::Reader personal) {
         in.to = Str(personal.getToNumber());
         in.body = Str(personal.getBody());
         if (in.from.empty()) in.from = Str(personal.getFromNumber());
-      } catch (const kj::Exception& e) {
-        inner = Status::Corruption(std::string("the intent's sealed message: ") +
-                                   e.getDescription().cStr());
-      }
+      });
+      if (!read.ok()) inner = Status::Corruption("the intent's sealed message: " + read.message());
       return false;
     }));
     NEXTIER_RETURN_IF_ERROR(inner);
@@ -269,9 +256,10 @@ struct Outbox::Impl {
     if (maybe_sent) {
       auto found = provider.Lookup(in.key);
       if (!found.ok()) {
-        return RecordUnknown(in, "the lead was forgotten, and after a restart the provider could "
-                                 "not say whether it sent this message: " +
-                                     found.status().message());
+        return RecordUnknown(in,
+                             "the lead was forgotten, and after a restart the provider could "
+                             "not say whether it sent this message: " +
+                                 found.status().message());
       }
       if (found->has_value()) return RecordOutcome(in, **found, true);
     }

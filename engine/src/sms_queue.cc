@@ -1,15 +1,13 @@
 // The SMS queue: "sms" timers -> the sending rules -> SmsSendIntended (see sms_queue.h).
 #include "nextier/engine/sms_queue.h"
 
-#include <capnp/serialize.h>
-
-#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "nextier/engine/campaigns.h"
 #include "nextier/engine/lead.h"
 #include "nextier/engine/lead_commands.h"
 #include "nextier/engine/send_window.h"
+#include "nextier/eventstore/personal.h"
 #include "nextier/workflows/templates.h"
 #include "sms_rules.h"
 
@@ -59,13 +57,10 @@ std::string EmailOfReply(es::EventStore& store, const std::string& stream,
     auto plain = store.keys().Open(
         std::string_view(e.getKeySubject().cStr()),
         std::string_view(reinterpret_cast<const char*>(sealed.begin()), sealed.size()));
-    if (!plain.ok() || plain->empty() || plain->size() % sizeof(capnp::word) != 0) return false;
-    kj::Array<capnp::word> words = kj::heapArray<capnp::word>(plain->size() / sizeof(capnp::word));
-    std::memcpy(words.begin(), plain->data(), plain->size());
-    try {
-      capnp::FlatArrayMessageReader reader(words);
-      email = reader.getRoot<es::schema::Personal>().getEmail().cStr();
-    } catch (const kj::Exception&) {
+    if (!plain.ok()) return false;
+    if (!es::ReadPersonal(*plain, [&](es::schema::Personal::Reader p) {
+           email = p.getEmail().cStr();
+         }).ok()) {
       email.clear();
     }
     return false;

@@ -106,7 +106,8 @@ struct Event {
   }
 }
 
-# Sealed inside `personal :Data` fields; never stored in clear.
+# Sealed inside `personal :Data` fields; never stored in clear. The sealed plaintext is this
+# message packed, behind a 0xFF byte (older stores: unpacked); see nextier/eventstore/personal.h.
 struct Personal {
   firstName @0 :Text;
   lastName @1 :Text;

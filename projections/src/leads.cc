@@ -1,9 +1,6 @@
 #include "nextier/projections/leads.h"
 
-#include <capnp/serialize.h>
-
-#include <cstring>
-
+#include "personal.h"
 #include "record_codec.h"
 
 namespace nextier::projections {
@@ -18,25 +15,6 @@ std::string IndexKey(std::string_view prefix, uint64_t seq, std::string_view id)
   k += Be64(seq);
   k.append(id);
   return k;
-}
-
-// Opens a sealed Personal and hands it to `fn`; false when it cannot be read (forgotten key,
-// corrupt bytes).
-template <typename Fn>
-bool OpenPersonal(eventstore::KeyRing& keys, std::string_view subject, std::string_view sealed,
-                  Fn&& fn) {
-  if (sealed.empty() || subject.empty()) return false;
-  auto plain = keys.Open(subject, sealed);
-  if (!plain.ok() || plain->empty() || plain->size() % sizeof(capnp::word) != 0) return false;
-  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(plain->size() / sizeof(capnp::word));
-  std::memcpy(words.begin(), plain->data(), plain->size());
-  try {
-    capnp::FlatArrayMessageReader reader(words);
-    fn(reader.getRoot<eventstore::schema::Personal>());
-  } catch (const kj::Exception&) {
-    return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -272,12 +250,12 @@ LeadView LeadsProjection::View(const Row& row) const {
   LeadView v;
   static_cast<LeadFacts&>(v) = row;
   if (row.forgotten) return v;
-  OpenPersonal(keys_, row.key_subject, row.enriched_personal,
-               [&](eventstore::schema::Personal::Reader p) {
-                 for (auto ph : p.getPhones()) v.phones.emplace_back(ViewOf(ph));
-                 if (p.getEmail().size() > 0) v.email = ViewOf(p.getEmail());
-               });
-  OpenPersonal(keys_, row.key_subject, row.personal, [&](eventstore::schema::Personal::Reader p) {
+  personal::Open(keys_, row.key_subject, row.enriched_personal,
+                 [&](eventstore::schema::Personal::Reader p) {
+                   for (auto ph : p.getPhones()) v.phones.emplace_back(ViewOf(ph));
+                   if (p.getEmail().size() > 0) v.email = ViewOf(p.getEmail());
+                 });
+  personal::Open(keys_, row.key_subject, row.personal, [&](eventstore::schema::Personal::Reader p) {
     v.first_name = ViewOf(p.getFirstName());
     v.last_name = ViewOf(p.getLastName());
     v.full_name = ViewOf(p.getFullName());
@@ -296,10 +274,10 @@ LeadView LeadsProjection::View(const Row& row) const {
     v.property_address = ViewOf(p.getPropertyAddress());
   });
   // The email the lead gave in a reply beats any found or listed in the file.
-  OpenPersonal(keys_, row.key_subject, row.gold_personal,
-               [&](eventstore::schema::Personal::Reader p) {
-                 if (p.getEmail().size() > 0) v.email = ViewOf(p.getEmail());
-               });
+  personal::Open(keys_, row.key_subject, row.gold_personal,
+                 [&](eventstore::schema::Personal::Reader p) {
+                   if (p.getEmail().size() > 0) v.email = ViewOf(p.getEmail());
+                 });
   return v;
 }
 

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "lead_events.h"
+#include "nextier/eventstore/personal.h"
 #include "testing/testing.h"
 
 namespace nextier::engine {
@@ -448,12 +449,13 @@ TEST_F(LeadCommandsTest, PersonalDataIsSealedUnderTheLeadsKey) {
   EXPECT_EQ(personal.find("Ada"), std::string::npos) << "never in clear";
   auto opened = store_->keys().Open("lead-7", personal);
   ASSERT_OK(opened);
-  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(opened->size() / sizeof(capnp::word));
-  std::memcpy(words.begin(), opened->data(), words.asBytes().size());
-  capnp::FlatArrayMessageReader reader(words);
-  auto p = reader.getRoot<es::schema::Personal>();
-  EXPECT_EQ(p.getFirstName(), "Ada");
-  EXPECT_EQ(p.getPhones()[0], "+15164079249");
+  std::string first, phone;
+  ASSERT_OK(es::ReadPersonal(*opened, [&](es::schema::Personal::Reader p) {
+    first = p.getFirstName().cStr();
+    phone = p.getPhones()[0].cStr();
+  }));
+  EXPECT_EQ(first, "Ada");
+  EXPECT_EQ(phone, "+15164079249");
 }
 
 TEST_F(LeadCommandsTest, PrepareLeadEventsChecksAndStampsWithoutAppending) {
