@@ -646,7 +646,7 @@ class ImportJob::Impl final {
   // while the next one is parsed. Only this job writes its file stream, so its version is
   // known in advance; a failed batch fails every later one (their expected versions no longer
   // hold) and the job with it.
-  static constexpr int kMaxInFlight = 4;
+  static constexpr int kMaxInFlight = 16;
   // A LeadImported event with its sealed personal data is about 1.5 KB: one segment.
   static constexpr unsigned kLeadImportedWords = 320;
   struct InFlight {
