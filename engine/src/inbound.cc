@@ -2,7 +2,6 @@
 #include "nextier/engine/inbound.h"
 
 #include <capnp/message.h>
-#include <capnp/serialize.h>
 
 #include <condition_variable>
 #include <mutex>
@@ -17,6 +16,7 @@
 #include "nextier/engine/lead_commands.h"
 #include "nextier/engine/send_window.h"
 #include "nextier/engine/sms_queue.h"
+#include "nextier/eventstore/personal.h"
 
 namespace nextier::engine {
 
@@ -200,7 +200,7 @@ struct InboundService::Impl {
     std::optional<InboundOutcome> known;
     std::vector<es::StreamAppend> unit;
     InboundOutcome out;
-    std::string key;
+    std::vector<std::string> keys;  // the message's and the delivery's idempotency keys
   };
 
   Result<Prepared> Prepare(const InboundReply& in) {
@@ -212,17 +212,17 @@ struct InboundService::Impl {
     if (id.empty()) return Status::InvalidArgument("the reply has no identifier", "identifier");
     const std::string key = "inbound:" + id;
     const std::string from_hash = store.keys().BlindIndex(projections::kPhonePurpose, in.from);
-    // A delivery id seen before (even with another message id) is the same delivery: its
-    // stream, created in the reply's unit, holds the outcome to answer with.
-    const std::string delivery_stream = in.delivery_id.empty() || in.delivery_id.size() > 200
-                                            ? std::string()
-                                            : "delivery-" + in.delivery_id;
+    // A delivery id seen before (even with another message id) is the same delivery: the unit
+    // is stored under its key too, and answers with the outcome of the first.
+    const bool delivery_keyed = !in.delivery_id.empty() && in.delivery_id.size() <= 200;
 
     Prepared prepared;
-    prepared.key = key;
+    prepared.keys.push_back(key);
+    if (delivery_keyed) prepared.keys.push_back("inbound-delivery:" + in.delivery_id);
     {
-      if (!delivery_stream.empty()) {
-        auto seen = DeliveredBefore(delivery_stream);
+      if (delivery_keyed) {
+        // Stores written before the delivery key kept a stream per delivery instead.
+        auto seen = DeliveredBefore("delivery-" + in.delivery_id);
         if (!seen.ok()) return seen.status();
         if (seen->has_value()) {
           prepared.known = std::move(**seen);
@@ -290,24 +290,6 @@ struct InboundService::Impl {
         unit.push_back(es::StreamAppend{lead->stream, es::ExpectedVersion::Exactly(lead->version),
                                         std::move(*events)});
       }
-      if (!delivery_stream.empty()) {
-        es::NewEvent d;
-        auto o = d.builder().getPayload().initOpaque();
-        o.setKind("inbound-delivery");
-        const std::string summary = nlohmann::json{
-            {"messageId", in.message_id},
-            {"leadId", out.lead_id ? nlohmann::json(*out.lead_id) : nlohmann::json(nullptr)},
-            {"classification", out.classification},
-            {"goldLabel",
-             out.gold_label}}.dump();
-        o.setData(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(summary.data()),
-                                      summary.size()));
-        d.builder().setRecordedAt(now);
-        d.builder().setActor(options.actor);
-        d.builder().setCommandId(key);
-        unit.push_back(es::StreamAppend{delivery_stream, es::ExpectedVersion::NoStream(), {}});
-        unit.back().events.push_back(std::move(d));
-      }
       prepared.unit = std::move(unit);
       prepared.out = std::move(out);
     }
@@ -321,7 +303,7 @@ struct InboundService::Impl {
       auto p = Prepare(in);
       if (!p.ok()) return p.status();
       if (p->known) return std::move(*p->known);
-      auto r = store.AppendUnit(std::move(p->unit), p->key);
+      auto r = store.AppendUnitUnderKeys(std::move(p->unit), std::move(p->keys));
       if (r.ok()) {
         if (r->duplicate) return Original(*r);
         return std::move(p->out);
@@ -345,8 +327,8 @@ struct InboundService::Impl {
     if (p->known) return done(std::move(*p->known));
     auto out = std::make_shared<InboundOutcome>(std::move(p->out));
     Impl& impl = *self;
-    impl.store.AppendAsync(
-        std::move(p->unit), p->key,
+    impl.store.AppendAsyncUnderKeys(
+        std::move(p->unit), std::move(p->keys),
         [self = std::move(self), in = std::move(in), post = std::move(post), done = std::move(done),
          out, attempt](Result<es::AppendResult> r) mutable {
           if (r.ok() && !r->duplicate) return done(std::move(*out));
@@ -401,10 +383,7 @@ struct InboundService::Impl {
     p.setBody(in.body);
     p.setRawBody(in.raw_body);
     if (!email.empty()) p.setEmail(email);
-    const kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
-    const auto bytes = words.asBytes();
-    return store.keys().Seal(
-        subject, std::string_view(reinterpret_cast<const char*>(bytes.begin()), bytes.size()));
+    return store.keys().Seal(subject, es::EncodePersonal(message));
   }
 
   static void FillReply(es::schema::ReplyReceived::Builder rr, const InboundReply& in,

@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <condition_variable>
@@ -396,7 +397,8 @@ class LmdbKeyRing final : public KeyRing {
 struct PendingOp {
   std::vector<StreamAppend> unit;
   std::string key;
-  std::string forget_subject;  // a Forget instead of an append when non-empty
+  std::vector<std::string> more_keys;  // further idempotency keys for the same unit
+  std::string forget_subject;          // a Forget instead of an append when non-empty
   std::function<void(Result<AppendResult>)> done;
   size_t events = 0;
 };
@@ -420,7 +422,12 @@ class LmdbEventStore final : public EventStore {
   }
 
   void AppendAsync(std::vector<StreamAppend> unit, std::string idempotency_key,
-                   std::function<void(Result<AppendResult>)> done) override;
+                   std::function<void(Result<AppendResult>)> done) override {
+    Enqueue(std::move(unit), std::move(idempotency_key), {}, std::move(done));
+  }
+  void AppendAsyncUnderKeys(std::vector<StreamAppend> unit,
+                            std::vector<std::string> idempotency_keys,
+                            std::function<void(Result<AppendResult>)> done) override;
 
   Status ReadStream(std::string_view stream, uint64_t from_version, size_t max,
                     const EventVisitor& visit) override;
@@ -454,6 +461,16 @@ class LmdbEventStore final : public EventStore {
   // transaction failed (and `rc` holds the LMDB code when there was one).
   Status WriteBatch(std::deque<PendingOp>& batch, std::vector<Result<AppendResult>>& results,
                     int* rc);
+  // Checks a unit and queues it for the writer; `more_keys` are further idempotency keys.
+  void Enqueue(std::vector<StreamAppend> unit, std::string idempotency_key,
+               std::vector<std::string> more_keys, std::function<void(Result<AppendResult>)> done);
+  // The idempotency record of `key` into `v`: MDB_SUCCESS, MDB_NOTFOUND (also for no key) or
+  // the error.
+  int FindKey(MDB_txn* txn, const std::string& key, MDB_val* v) {
+    if (key.empty()) return MDB_NOTFOUND;
+    MDB_val k = Val(key);
+    return mdb_get(txn, idem_dbi_, &k, v);
+  }
   Status ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Hash* prev,
                    std::vector<std::string>* persisted_keys, Result<AppendResult>* result, int* rc);
   Status Grow();
@@ -624,8 +641,27 @@ LmdbEventStore::~LmdbEventStore() {
 
 // --- writing -----------------------------------------------------------------------------
 
-void LmdbEventStore::AppendAsync(std::vector<StreamAppend> unit, std::string idempotency_key,
-                                 std::function<void(Result<AppendResult>)> done) {
+void LmdbEventStore::AppendAsyncUnderKeys(std::vector<StreamAppend> unit,
+                                          std::vector<std::string> idempotency_keys,
+                                          std::function<void(Result<AppendResult>)> done) {
+  std::vector<std::string> keys;
+  keys.reserve(idempotency_keys.size());
+  for (auto& k : idempotency_keys) {
+    if (!k.empty() && std::find(keys.begin(), keys.end(), k) == keys.end()) {
+      keys.push_back(std::move(k));
+    }
+  }
+  std::string first;
+  if (!keys.empty()) {
+    first = std::move(keys.front());
+    keys.erase(keys.begin());
+  }
+  Enqueue(std::move(unit), std::move(first), std::move(keys), std::move(done));
+}
+
+void LmdbEventStore::Enqueue(std::vector<StreamAppend> unit, std::string idempotency_key,
+                             std::vector<std::string> more_keys,
+                             std::function<void(Result<AppendResult>)> done) {
   if (options_.read_only) {
     done(Status::Unavailable("the store is open read-only"));
     return;
@@ -634,7 +670,8 @@ void LmdbEventStore::AppendAsync(std::vector<StreamAppend> unit, std::string ide
     done(Status::InvalidArgument("an append needs at least one stream", "stream"));
     return;
   }
-  if (idempotency_key.size() > kMaxIdempotencyKeySize) {
+  auto too_long = [](const std::string& k) { return k.size() > kMaxIdempotencyKeySize; };
+  if (too_long(idempotency_key) || std::any_of(more_keys.begin(), more_keys.end(), too_long)) {
     done(Status::InvalidArgument(
         "idempotency key is longer than " + std::to_string(kMaxIdempotencyKeySize) + " bytes",
         "idempotencyKey"));
@@ -671,6 +708,7 @@ void LmdbEventStore::AppendAsync(std::vector<StreamAppend> unit, std::string ide
   PendingOp op;
   op.unit = std::move(unit);
   op.key = std::move(idempotency_key);
+  op.more_keys = std::move(more_keys);
   op.done = std::move(done);
   op.events = events;
   {
@@ -835,6 +873,13 @@ Status LmdbEventStore::WriteBatch(std::deque<PendingOp>& batch,
   return Status::Ok();
 }
 
+// GCC 12 at -O3 reports the Result<AppendResult> assigned a Status below as "may be used
+// uninitialized": std::variant's move assignment, inlined, also for the alternative that is not
+// there. A false positive; silenced for this function only.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Hash* prev,
                                  std::vector<std::string>* persisted_keys,
                                  Result<AppendResult>* result, int* rc) {
@@ -843,9 +888,9 @@ Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Has
     return Check(code, what);
   };
   // A repeated idempotency key answers with the original result.
-  if (!op.key.empty()) {
-    MDB_val k = Val(op.key), v;
-    int r = mdb_get(txn, idem_dbi_, &k, &v);
+  for (size_t i = 0; i <= op.more_keys.size(); ++i) {
+    MDB_val v;
+    const int r = FindKey(txn, i == 0 ? op.key : op.more_keys[i - 1], &v);
     if (r == MDB_SUCCESS) {
       auto original = DecodeResult(View(v));
       if (!original) return Status::Corruption("idempotency record for key is unreadable");
@@ -969,14 +1014,21 @@ Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Has
   }
   res.last_seq = *seq;
   if (!op.key.empty()) {
-    std::string enc = EncodeResult(res);
-    MDB_val k = Val(op.key), v = Val(enc);
-    int r = mdb_put(txn, idem_dbi_, &k, &v, MDB_NOOVERWRITE);
-    if (r != MDB_SUCCESS) return fail(r, "mdb_put(idempotency)");
+    const std::string enc = EncodeResult(res);
+    for (size_t i = 0; i <= op.more_keys.size(); ++i) {
+      const std::string& key = i == 0 ? op.key : op.more_keys[i - 1];
+      MDB_val k = Val(key), v = Val(enc);
+      int r = mdb_put(txn, idem_dbi_, &k, &v, MDB_NOOVERWRITE);
+      if (r != MDB_SUCCESS) return fail(r, "mdb_put(idempotency)");
+    }
   }
   *result = std::move(res);
   return Status::Ok();
 }
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 // --- reading -----------------------------------------------------------------------------
 
@@ -1372,6 +1424,15 @@ Result<AppendResult> EventStore::Append(std::string stream, ExpectedVersion expe
   std::vector<StreamAppend> unit;
   unit.push_back(StreamAppend{std::move(stream), expected, std::move(events)});
   return AppendUnit(std::move(unit), std::move(idempotency_key));
+}
+
+Result<AppendResult> EventStore::AppendUnitUnderKeys(std::vector<StreamAppend> unit,
+                                                     std::vector<std::string> idempotency_keys) {
+  std::promise<Result<AppendResult>> promise;
+  auto future = promise.get_future();
+  AppendAsyncUnderKeys(std::move(unit), std::move(idempotency_keys),
+                       [&promise](Result<AppendResult> r) { promise.set_value(std::move(r)); });
+  return future.get();
 }
 
 Hash EventView::hash() const {

@@ -136,6 +136,78 @@ TEST_P(StoreContractTest, IdempotencyKeysSurviveReopen) {
   EXPECT_EQ(store().Head(), 1u);
 }
 
+std::vector<StreamAppend> OneUnit(const std::string& stream, const std::string& type) {
+  std::vector<StreamAppend> unit;
+  unit.push_back({stream, ExpectedVersion::Any(), Events({type})});
+  return unit;
+}
+
+TEST_P(StoreContractTest, AUnitUnderSeveralKeysIsRepeatedByAnyOfThem) {
+  auto first = store().AppendUnitUnderKeys(OneUnit("lead-1", "reply"),
+                                           {"inbound:m-1", "inbound-delivery:d-1"});
+  ASSERT_OK(first);
+  EXPECT_FALSE(first->duplicate);
+  // The same delivery with another message id, and the same message under another delivery.
+  auto by_delivery = store().AppendUnitUnderKeys(OneUnit("lead-1", "reply"),
+                                                 {"inbound:m-2", "inbound-delivery:d-1"});
+  ASSERT_OK(by_delivery);
+  EXPECT_TRUE(by_delivery->duplicate);
+  EXPECT_EQ(by_delivery->first_seq, first->first_seq);
+  auto by_message = store().AppendUnitUnderKeys(OneUnit("lead-1", "reply"),
+                                                {"inbound:m-1", "inbound-delivery:d-9"});
+  ASSERT_OK(by_message);
+  EXPECT_TRUE(by_message->duplicate);
+  EXPECT_EQ(by_message->last_seq, first->last_seq);
+  EXPECT_EQ(store().Head(), 1u);
+  // A duplicate records none of its new keys: m-2 and d-9 are still free.
+  auto fresh = store().AppendUnitUnderKeys(OneUnit("lead-1", "reply"),
+                                           {"inbound:m-2", "inbound-delivery:d-9"});
+  ASSERT_OK(fresh);
+  EXPECT_FALSE(fresh->duplicate);
+  EXPECT_EQ(fresh->first_seq, 2u);
+  // Each key alone answers, also through the one-key call, and after a reopen.
+  Reopen();
+  auto single =
+      store().Append("lead-1", ExpectedVersion::Any(), Events({"x"}), "inbound-delivery:d-9");
+  ASSERT_OK(single);
+  EXPECT_TRUE(single->duplicate);
+  EXPECT_EQ(single->first_seq, 2u);
+  EXPECT_EQ(store().Head(), 2u);
+}
+
+TEST_P(StoreContractTest, EmptyAndRepeatedKeysOfAUnitAreIgnored) {
+  auto r = store().AppendUnitUnderKeys(OneUnit("lead-1", "a"), {"", "k", "k", ""});
+  ASSERT_OK(r);
+  auto again = store().AppendUnitUnderKeys(OneUnit("lead-1", "a"), {"k"});
+  ASSERT_OK(again);
+  EXPECT_TRUE(again->duplicate);
+  auto keyless = store().AppendUnitUnderKeys(OneUnit("lead-1", "b"), {"", ""});
+  ASSERT_OK(keyless);
+  auto keyless2 = store().AppendUnitUnderKeys(OneUnit("lead-1", "b"), {});
+  ASSERT_OK(keyless2);
+  EXPECT_FALSE(keyless2->duplicate) << "no key: every append is new";
+  EXPECT_EQ(store().Head(), 3u);
+  auto long_key =
+      store().AppendUnitUnderKeys(OneUnit("lead-1", "c"), {"k2", std::string(600, 'k')});
+  EXPECT_EQ(long_key.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store().Head(), 3u);
+}
+
+TEST_P(StoreContractTest, ConcurrentUnitsSharingOneOfTheirKeysWriteOnce) {
+  std::vector<std::thread> threads;
+  std::atomic<int> originals{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      auto r = store().AppendUnitUnderKeys(
+          OneUnit("lead-1", "a"), {"inbound:m-" + std::to_string(t), "inbound-delivery:same"});
+      if (r.ok() && !r->duplicate) ++originals;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(originals.load(), 1);
+  EXPECT_EQ(store().Head(), 1u);
+}
+
 TEST_P(StoreContractTest, ConcurrentDuplicatesOfOneKeyWriteOnce) {
   std::vector<std::thread> threads;
   std::atomic<int> originals{0};

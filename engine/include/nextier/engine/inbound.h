@@ -5,8 +5,9 @@
 // the number it wrote to (ConversationsProjection). It is classified with the rules of that
 // lead's workflow (classifier.h) and stored as ONE unit on the lead's stream under the
 // idempotency key "inbound:<message id>", so a redelivery is processed once and answers the
-// original result; the stream "delivery-<delivery id>", created in the same unit, does the same
-// for a delivery id seen again with another message id. The unit holds the evidence
+// original result; a second key, "inbound-delivery:<delivery id>", does the same for a delivery
+// id seen again with another message id (stores written before it kept that key as a stream
+// "delivery-<delivery id>", still honoured). The unit holds the evidence
 // (ReplyReceived, with the raw body sealed) and every effect of its class:
 //   OPT_OUT       LeadOptedOut (the number joins the suppression list), exactly one
 //                 confirmation SMS, every pending timer of the lead cancelled, its open call

@@ -174,6 +174,17 @@ class EventStore {
   virtual void AppendAsync(std::vector<StreamAppend> unit, std::string idempotency_key,
                            std::function<void(Result<AppendResult>)> done) = 0;
 
+  // AppendAsync under several idempotency keys that name the same unit (a webhook's message id
+  // and its delivery id): when any of them was used before, the first such key's original
+  // result comes back with `duplicate` set and nothing is written; otherwise every key records
+  // this unit's result. Empty and repeated keys are ignored.
+  virtual void AppendAsyncUnderKeys(std::vector<StreamAppend> unit,
+                                    std::vector<std::string> idempotency_keys,
+                                    std::function<void(Result<AppendResult>)> done) = 0;
+  // The same, returning once the unit is durable.
+  Result<AppendResult> AppendUnitUnderKeys(std::vector<StreamAppend> unit,
+                                           std::vector<std::string> idempotency_keys);
+
   // Visits the events of `stream` from `from_version` (1 = the start), at most `max`.
   virtual Status ReadStream(std::string_view stream, uint64_t from_version, size_t max,
                             const EventVisitor& visit) = 0;
