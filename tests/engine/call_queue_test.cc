@@ -12,6 +12,7 @@
 #include "nextier/engine/lead_commands.h"
 #include "nextier/engine/timers.h"
 #include "nextier/engine/workflow_registry.h"
+#include "nextier/eventstore/personal.h"
 #include "nextier/projections/calls_meetings.h"
 #include "nextier/projections/leads.h"
 #include "nextier/projections/pending_timers.h"
@@ -370,7 +371,11 @@ TEST_F(CallQueueTest, NotesAreSealedUnderTheLeadsKey) {
             std::string_view(reinterpret_cast<const char*>(sealed.begin()), sealed.size()));
         EXPECT_TRUE(opened.ok()) << opened.status().ToString();
         if (opened.ok()) {
-          EXPECT_NE(opened->find("co-owner"), std::string::npos);
+          std::string opened_notes;
+          EXPECT_OK(es::ReadPersonal(*opened, [&](es::schema::Personal::Reader pr) {
+            opened_notes = pr.getNotes().cStr();
+          }));
+          EXPECT_EQ(opened_notes, notes);
         }
         return true;
       });
