@@ -66,6 +66,22 @@ struct InboundService::Impl {
   };
   std::unique_ptr<LeadCache> lead_cache = std::make_unique<LeadCache>();
 
+  // Whether the store holds delivery streams "delivery-<id>", which versions before the
+  // delivery key wrote beside each reply. Looked up once, at the first reply: this version
+  // never writes one. A store without them skips that look-up per reply.
+  struct LegacyDeliveries {
+    std::once_flag once;
+    bool present = true;  // unknown (the look-up failed) counts as present
+  };
+  std::unique_ptr<LegacyDeliveries> legacy_deliveries = std::make_unique<LegacyDeliveries>();
+  bool HasLegacyDeliveries() {
+    std::call_once(legacy_deliveries->once, [&] {
+      auto any = store.AnyStreamWithPrefix("delivery-");
+      legacy_deliveries->present = !any.ok() || *any;
+    });
+    return legacy_deliveries->present;
+  }
+
   // The rules' answer, with the outside classifier's opinion when one is configured and
   // answers in time (else the rules alone).
   Classified ClassifyWith(const workflows::Workflow& w, std::string_view body) {
@@ -220,7 +236,7 @@ struct InboundService::Impl {
     prepared.keys.push_back(key);
     if (delivery_keyed) prepared.keys.push_back("inbound-delivery:" + in.delivery_id);
     {
-      if (delivery_keyed) {
+      if (delivery_keyed && HasLegacyDeliveries()) {
         // Stores written before the delivery key kept a stream per delivery instead.
         auto seen = DeliveredBefore("delivery-" + in.delivery_id);
         if (!seen.ok()) return seen.status();

@@ -433,6 +433,7 @@ class LmdbEventStore final : public EventStore {
                     const EventVisitor& visit) override;
   Status ReadAll(uint64_t from_seq, size_t max, const EventVisitor& visit) override;
   Result<uint64_t> StreamVersion(std::string_view stream) override;
+  Result<bool> AnyStreamWithPrefix(std::string_view prefix) override;
   uint64_t Head() const override { return head_.load(std::memory_order_acquire); }
   uint64_t WaitForHead(uint64_t after, std::chrono::milliseconds timeout) override {
     std::unique_lock lock(head_mu_);
@@ -1127,6 +1128,20 @@ Result<uint64_t> LmdbEventStore::StreamVersion(std::string_view stream) {
   int rc = 0;
   NEXTIER_RETURN_IF_ERROR(LastVersion(txn.get(), streams_dbi_, stream, &version, &rc));
   return version;
+}
+
+Result<bool> LmdbEventStore::AnyStreamWithPrefix(std::string_view prefix) {
+  std::shared_lock resize(resize_mu_);
+  lmdb::Txn txn;
+  NEXTIER_RETURN_IF_ERROR(txn.Begin(env_, true));
+  lmdb::Cursor c;
+  NEXTIER_RETURN_IF_ERROR(c.Open(txn.get(), streams_dbi_));
+  MDB_val k = Val(prefix), v;
+  // The first key >= prefix (LMDB takes no empty key: then the first key).
+  const int rc = mdb_cursor_get(c.get(), &k, &v, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  if (rc == MDB_NOTFOUND) return false;
+  NEXTIER_RETURN_IF_ERROR(Check(rc, "mdb_cursor_get(streams)"));
+  return View(k).substr(0, prefix.size()) == prefix;
 }
 
 Status LmdbEventStore::CopyRecords(uint64_t after_seq, size_t max,

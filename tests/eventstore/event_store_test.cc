@@ -193,6 +193,21 @@ TEST_P(StoreContractTest, EmptyAndRepeatedKeysOfAUnitAreIgnored) {
   EXPECT_EQ(store().Head(), 3u);
 }
 
+TEST_P(StoreContractTest, AnyStreamWithPrefixSeesOnlyWholePrefixes) {
+  EXPECT_FALSE(*store().AnyStreamWithPrefix("delivery-"));
+  EXPECT_FALSE(*store().AnyStreamWithPrefix("")) << "an empty store has no stream at all";
+  ASSERT_OK(store().Append("deliverx-1", ExpectedVersion::Any(), Events({"a"})));
+  ASSERT_OK(store().Append("lead-1", ExpectedVersion::Any(), Events({"a"})));
+  EXPECT_FALSE(*store().AnyStreamWithPrefix("delivery-")) << "a near miss sorts before it";
+  EXPECT_TRUE(*store().AnyStreamWithPrefix(""));
+  EXPECT_TRUE(*store().AnyStreamWithPrefix("lead-"));
+  EXPECT_TRUE(*store().AnyStreamWithPrefix("lead-1"));
+  EXPECT_FALSE(*store().AnyStreamWithPrefix("lead-10"));
+  EXPECT_FALSE(*store().AnyStreamWithPrefix("zzz")) << "past the last key";
+  ASSERT_OK(store().Append("delivery-d-7", ExpectedVersion::NoStream(), Events({"a"})));
+  EXPECT_TRUE(*store().AnyStreamWithPrefix("delivery-"));
+}
+
 TEST_P(StoreContractTest, ConcurrentUnitsSharingOneOfTheirKeysWriteOnce) {
   std::vector<std::thread> threads;
   std::atomic<int> originals{0};

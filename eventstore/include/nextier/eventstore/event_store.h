@@ -192,6 +192,8 @@ class EventStore {
   virtual Status ReadAll(uint64_t from_seq, size_t max, const EventVisitor& visit) = 0;
   // The stream's last version, 0 when it does not exist.
   virtual Result<uint64_t> StreamVersion(std::string_view stream) = 0;
+  // Whether any stream's id starts with `prefix` (one index seek).
+  virtual Result<bool> AnyStreamWithPrefix(std::string_view prefix) = 0;
   // The seq of the last durable event (0 when empty).
   virtual uint64_t Head() const = 0;
   // Blocks until Head() > `after` or the timeout passes; returns Head().
