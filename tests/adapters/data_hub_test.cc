@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
@@ -173,6 +174,51 @@ TEST_F(DataHubTest, DuplicatePhoneWithinTheFileIsRecordedWithTheMatchedLead) {
   EXPECT_EQ(dups[0].matched_lead, r.file_id + "-2");
   EXPECT_EQ(dups[0].matched_by, "phone");
   EXPECT_FALSE(leads_->Get(r.file_id + "-3").ok());
+}
+
+// Enough rows for the in-file dedupe table to outgrow its first allocations (and pass the size
+// from which it is mapped directly), with and without a size hint that sizes it up front: a
+// duplicate far from its original is still found.
+TEST_F(DataHubTest, DuplicatesAreFoundWhenTheDedupeTableGrowsOrIsSizedUpFront) {
+  constexpr int kRows = 32000;
+  // Distinct leads over four area codes; the last row repeats the first row's phone, written
+  // another way, under another name.
+  auto file = [&](const std::array<const char*, 4>& areas, const std::string& tag) {
+    std::string csv(kUsBizHeader);
+    for (int i = 0; i < kRows; ++i) {
+      char phone[32];
+      std::snprintf(phone, sizeof phone, "(%s) 555-%04d", areas[i / 10000], i % 10000);
+      csv += UsBizRow(tag + " Company " + std::to_string(i), "62701", phone, "First", "Last",
+                      "Owner", tag + std::to_string(i) + "@example.com");
+    }
+    csv += UsBizRow("Elsewhere", "10001", std::string("+1 ") + areas[0] + " 555 0000", "Other",
+                    "Person", "CEO", "");
+    return csv;
+  };
+  const std::string files[] = {file({"217", "312", "415", "646"}, "a"),
+                               file({"702", "713", "808", "919"}, "b")};
+  for (uint64_t hint : {uint64_t{0}, uint64_t{1} << 30}) {
+    SCOPED_TRACE("size hint " + std::to_string(hint));
+    const std::string& csv = files[hint == 0 ? 0 : 1];
+    ImportOptions options;
+    options.name = "big.csv";
+    options.size_bytes = hint;
+    auto job = hub_->StartImport(std::move(options));
+    ASSERT_OK(job);
+    for (size_t at = 0; at < csv.size(); at += 64 << 10) {
+      ASSERT_OK((*job)->Feed(std::string_view(csv).substr(at, 64 << 10)));
+    }
+    const auto r = (*job)->Finish();
+    ASSERT_EQ(r.status, "done") << r.failure;
+    EXPECT_EQ(r.counts.imported, static_cast<uint64_t>(kRows));
+    EXPECT_EQ(r.counts.duplicates, 1u);
+    ASSERT_OK(runner_->CatchUp());
+    auto dups = EventsOfType("DuplicateFound");
+    ASSERT_FALSE(dups.empty());
+    EXPECT_EQ(dups.back().row, static_cast<uint64_t>(kRows) + 2);
+    EXPECT_EQ(dups.back().matched_lead, r.file_id + "-2");
+    EXPECT_EQ(dups.back().matched_by, "phone");
+  }
 }
 
 TEST_F(DataHubTest, DuplicateEmailWithinTheFileIsFound) {

@@ -4,7 +4,8 @@
 // rows/s and peak RSS, then times `sqlite3 :memory:` doing a bare `.import --csv` of the same
 // file. Prints figures, asserts nothing.
 //
-//   import_bench [ROWS] [DIR]     (defaults: 1000000, a fresh folder under /tmp)
+//   import_bench [ROWS] [DIR] [--import-only]   (defaults: 1000000, a fresh folder under /tmp;
+//   --import-only skips the read models catching up and sqlite, for A/B runs of the import)
 #include <sys/resource.h>
 
 #include <chrono>
@@ -14,6 +15,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nextier/adapters/data_hub.h"
@@ -271,6 +273,11 @@ int main(int argc, char** argv) {
   std::printf("events: %llu, log map %.0f MB\n", static_cast<unsigned long long>((*store)->Head()),
               (*store)->Stats().used_bytes / 1e6);
   std::fflush(stdout);
+  // `--import-only` (third argument) stops here: for A/B runs of the import path alone.
+  if (argc > 3 && std::string_view(argv[3]) == "--import-only") {
+    fs::remove_all(dir);
+    return 0;
+  }
 
   // Not part of the import: the read models (dedupe index, files, leads) catching up after it.
   t0 = Clock::now();
