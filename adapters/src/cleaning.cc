@@ -818,8 +818,11 @@ std::string Quoted(std::string_view value) { return "'" + std::string(value) + "
 // ---------------------------------------------------------------------------------------------
 
 std::string CollapseWhitespace(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
+  // Written through a pointer into a buffer of the input's size (the output is never longer):
+  // this runs on every field of every imported row.
+  std::string out(text.size(), '\0');
+  char* const o = out.data();
+  size_t n = 0;
   bool pending = false;
   for (size_t i = 0; i < text.size(); ++i) {
     bool space = IsSpaceByte(text[i]);
@@ -828,15 +831,16 @@ std::string CollapseWhitespace(std::string_view text) {
       ++i;
     }
     if (space) {
-      pending = !out.empty();
+      pending = n != 0;
       continue;
     }
     if (pending) {
-      out.push_back(' ');
+      o[n++] = ' ';
       pending = false;
     }
-    out.push_back(text[i]);
+    o[n++] = text[i];
   }
+  out.resize(n);
   return out;
 }
 
