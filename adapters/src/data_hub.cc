@@ -78,15 +78,8 @@ class PrefixTable {
   }
   void Prefetch(uint64_t key) const { __builtin_prefetch(&slots_[key & mask_]); }
   void Insert(uint64_t key, uint64_t row) {
-    if ((used_ + 1) * 10 > (mask_ + 1) * 7) Grow(mask_ + 1);
+    if ((used_ + 1) * 10 > (mask_ + 1) * 7) Grow();
     Place(key, row);
-  }
-  // Room for `keys` keys without growing: each doubling on the way would allocate, fault in and
-  // rehash a table as large as all the earlier ones together.
-  void Reserve(size_t keys) {
-    size_t count = mask_ + 1;
-    while (keys * 10 > count * 7) count *= 2;
-    if (count > mask_ + 1) Grow(count / 2);
   }
 
  private:
@@ -129,11 +122,10 @@ class PrefixTable {
       }
     }
   }
-  // To twice `half` slots.
-  void Grow(size_t half) {
+  void Grow() {
     Slot* old = slots_;
     const size_t old_count = mask_ + 1;
-    Allocate(half * 2);
+    Allocate(old_count * 2);
     for (size_t i = 0; i < old_count; ++i) {
       if (old[i].key != 0) Place(old[i].key, old[i].row);
     }
@@ -355,10 +347,6 @@ class ImportJob::Impl final {
         parser_(options_.csv, MappingFor(options_)) {
     if (options_.correlation_id.empty()) options_.correlation_id = "import:" + file_id_;
     if (options_.batch_rows == 0) options_.batch_rows = 1000;
-    // A file of known size: the dedupe table sized at once for rows of ~100 bytes with up to
-    // three keys each (capped at 16M slots, 256 MiB; past that it grows as it fills).
-    seen_.Reserve(
-        static_cast<size_t>(std::min<uint64_t>(options_.size_bytes / 100 * 3, 11u << 20)));
     result_.file_id = file_id_;
     result_.name = options_.name;
     result_.created_at = hub_.clock_.Now();
