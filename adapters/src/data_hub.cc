@@ -93,10 +93,19 @@ class PrefixTable {
   void Allocate(size_t count) {
     const size_t bytes = count * sizeof(Slot);
     if (bytes >= kHugePage) {
-      void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      // Huge pages need 2 MiB alignment: map one more, unmap the slack on either side.
+      void* p = mmap(nullptr, bytes + kHugePage, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (p == MAP_FAILED) throw std::bad_alloc();
-      (void)madvise(p, bytes, MADV_HUGEPAGE);  // a hint only
-      slots_ = static_cast<Slot*>(p);
+      auto* raw = static_cast<char*>(p);
+      auto* aligned = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(raw) + kHugePage - 1) &
+                                              ~uintptr_t{kHugePage - 1});
+      if (aligned > raw) (void)munmap(raw, static_cast<size_t>(aligned - raw));
+      if (aligned + bytes < raw + bytes + kHugePage) {
+        (void)munmap(aligned + bytes, static_cast<size_t>(raw + kHugePage - aligned));
+      }
+      (void)madvise(aligned, bytes, MADV_HUGEPAGE);  // a hint only
+      slots_ = reinterpret_cast<Slot*>(aligned);
     } else {
       slots_ = static_cast<Slot*>(std::calloc(count, sizeof(Slot)));
       if (slots_ == nullptr) throw std::bad_alloc();
