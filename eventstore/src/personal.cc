@@ -11,26 +11,18 @@ namespace {
 
 constexpr char kPackedMarker = '\xFF';
 
-// Appends what the packer writes straight to a string.
-class StringOutput final : public kj::OutputStream {
- public:
-  explicit StringOutput(std::string& out) : out_(out) {}
-  void write(const void* buffer, size_t size) override {
-    out_.append(static_cast<const char*>(buffer), size);
-  }
-
- private:
-  std::string& out_;
-};
-
 }  // namespace
 
 std::string EncodePersonal(capnp::MessageBuilder& message) {
-  std::string out;
-  out.reserve(capnp::computeSerializedSizeInWords(message) * sizeof(capnp::word) / 2 + 16);
-  out.push_back(kPackedMarker);
-  StringOutput stream(out);
+  // Packing turns a word into at most ten bytes (a tag, eight bytes, a run count), so the packer
+  // writes straight into a string sized for that and cut to what it wrote.
+  const size_t flat = capnp::computeSerializedSizeInWords(message) * sizeof(capnp::word);
+  std::string out(1 + flat + flat / 4 + 16, '\0');
+  out[0] = kPackedMarker;
+  kj::ArrayOutputStream stream(
+      kj::arrayPtr(reinterpret_cast<kj::byte*>(out.data()) + 1, out.size() - 1));
   capnp::writePackedMessage(stream, message);
+  out.resize(1 + stream.getArray().size());
   return out;
 }
 
