@@ -128,18 +128,17 @@ std::string StreamIndexKey(std::string_view stream, uint64_t version) {
 
 // The stream's last version, read from the stream index (0 when the stream does not exist):
 // seek past the stream's highest possible key and step back one entry.
-Status LastVersion(MDB_txn* txn, MDB_dbi streams, std::string_view stream, uint64_t* version,
-                   int* rc_out) {
-  lmdb::Cursor c;
-  Status s = c.Open(txn, streams);
-  if (!s.ok()) return s;
+// With `cursor` on the streams index. A cursor kept across calls and puts (an import batch's
+// thousand new streams sit side by side in the index) finds the next key on the leaf page it is
+// on, without descending the tree again.
+Status LastVersion(MDB_cursor* cursor, std::string_view stream, uint64_t* version, int* rc_out) {
   std::string probe = StreamIndexKey(stream, UINT64_MAX);
   MDB_val k = Val(probe), v;
-  int rc = mdb_cursor_get(c.get(), &k, &v, MDB_SET_RANGE);
+  int rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
   if (rc == MDB_SUCCESS) {
-    rc = mdb_cursor_get(c.get(), &k, &v, MDB_PREV);
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV);
   } else if (rc == MDB_NOTFOUND) {
-    rc = mdb_cursor_get(c.get(), &k, &v, MDB_LAST);
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);
   }
   *version = 0;
   if (rc == MDB_NOTFOUND) return Status::Ok();
@@ -153,6 +152,13 @@ Status LastVersion(MDB_txn* txn, MDB_dbi streams, std::string_view stream, uint6
     *version = GetBe64(key.data() + key.size() - 8);
   }
   return Status::Ok();
+}
+
+Status LastVersion(MDB_txn* txn, MDB_dbi streams, std::string_view stream, uint64_t* version,
+                   int* rc_out) {
+  lmdb::Cursor c;
+  NEXTIER_RETURN_IF_ERROR(c.Open(txn, streams));
+  return LastVersion(c.get(), stream, version, rc_out);
 }
 
 std::string EncodeResult(const AppendResult& r) {
@@ -916,6 +922,8 @@ Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Has
   const bool large = op.unit.size() > kLinearSlots;
   slots.clear();
   part_slot.clear();
+  lmdb::Cursor index;  // the streams index: version checks, then the new entries
+  NEXTIER_RETURN_IF_ERROR(index.Open(txn, streams_dbi_));
   if (large) {
     slot_index.clear();
     slot_index.reserve(op.unit.size());
@@ -933,7 +941,7 @@ Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Has
     if (at == slots.size()) {
       Slot fresh;
       fresh.stream = name;
-      Status ls = LastVersion(txn, streams_dbi_, sa.stream, &fresh.start, rc);
+      Status ls = LastVersion(index.get(), sa.stream, &fresh.start, rc);
       if (!ls.ok()) return ls;
       fresh.running = fresh.start;
       slots.push_back(fresh);
@@ -1000,8 +1008,8 @@ Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Has
 
       PutBe64(version, ik_version);
       MDB_val ikv = Val(ik), iv = Val(key, 8);
-      r = mdb_put(txn, streams_dbi_, &ikv, &iv, MDB_NOOVERWRITE);
-      if (r != MDB_SUCCESS) return fail(r, "mdb_put(streams)");
+      r = mdb_cursor_put(index.get(), &ikv, &iv, MDB_NOOVERWRITE);
+      if (r != MDB_SUCCESS) return fail(r, "mdb_cursor_put(streams)");
       *prev = hash;
     }
     slot.running = version;
