@@ -268,10 +268,13 @@ class LmdbKeyRing final : public KeyRing {
 
   // Writer side: stores the key an event carried (NewEvent::fresh_key) in the transaction.
   // AppendAsync checked that it is 32 bytes.
-  Status PersistFresh(MDB_txn* txn, std::string_view subject, std::string_view key, int* rc_out) {
+  // With `cursor` on the keys table (Table()): kept across a unit's puts, it inserts an import
+  // batch's side-by-side subjects without descending the tree for each.
+  Status PersistFresh(MDB_cursor* cursor, std::string_view subject, std::string_view key,
+                      int* rc_out) {
     MDB_val k = Val(subject);
     MDB_val v = Val(key.data(), key.size());
-    int rc = mdb_put(txn, dbi_, &k, &v, MDB_NOOVERWRITE);
+    int rc = mdb_cursor_put(cursor, &k, &v, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) {
       // A retried batch writes it again; anything else is a second key for one subject.
       if (std::string_view(static_cast<const char*>(v.mv_data), v.mv_size) != key) {
@@ -286,6 +289,8 @@ class LmdbKeyRing final : public KeyRing {
     }
     return Status::Ok();
   }
+
+  MDB_dbi Table() const { return dbi_; }
 
   // Writer side: makes sure `subject`'s key is in the transaction if it was made here and not
   // yet persisted. Records it in `persisted` so MarkPersisted can run after the commit.
@@ -924,6 +929,7 @@ Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Has
   part_slot.clear();
   lmdb::Cursor index;  // the streams index: version checks, then the new entries
   NEXTIER_RETURN_IF_ERROR(index.Open(txn, streams_dbi_));
+  lmdb::Cursor keys_cursor;  // the keys table, opened for the unit's first new key
   if (large) {
     slot_index.clear();
     slot_index.reserve(op.unit.size());
@@ -986,9 +992,15 @@ Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Has
       std::memcpy(ph.begin(), prev->data(), kHashSize);
       if (b.hasKeySubject() && b.getKeySubject().size() > 0) {
         std::string_view subject(b.getKeySubject().cStr(), b.getKeySubject().size());
-        Status ks = e.fresh_key().empty()
-                        ? keys_->PersistIfPending(txn, subject, persisted_keys, rc)
-                        : keys_->PersistFresh(txn, subject, e.fresh_key(), rc);
+        Status ks;
+        if (e.fresh_key().empty()) {
+          ks = keys_->PersistIfPending(txn, subject, persisted_keys, rc);
+        } else {
+          if (keys_cursor.get() == nullptr) {
+            NEXTIER_RETURN_IF_ERROR(keys_cursor.Open(txn, keys_->Table()));
+          }
+          ks = keys_->PersistFresh(keys_cursor.get(), subject, e.fresh_key(), rc);
+        }
         if (!ks.ok()) return ks;
       }
       // The record is the body's hash, then the body, written in place.
