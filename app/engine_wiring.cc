@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "nextier/adapters/logging.h"
 #include "nextier/adapters/sandbox_skip_trace.h"
 #include "nextier/engine/send_window.h"
 
@@ -85,6 +86,11 @@ Status Engine::OpenReadModels() {
   models_options.path = (fs::path(options_.data_dir) / "projections").string();
   auto opened = projections::ReadModelStore::Open(models_options);
   if (!opened.ok()) return Reason(opened.status(), "read models: " + opened.status().ToString());
+  if ((*opened)->reset_after_power_loss()) {
+    adapters::LogWarn("read models at " + models_options.path +
+                      " were not synced before the machine restarted: deleted, to be rebuilt "
+                      "from the log");
+  }
   models = std::move(*opened);
   auto& m = *models;
   for (const Status& s : {
@@ -134,6 +140,13 @@ Status Engine::OpenReadModels() {
 
 Status Engine::Start() {
   if (runner == nullptr) return Status::Internal("Engine::Start before OpenReadModels");
+  if (models->reset_after_power_loss()) {
+    // Rebuilt before anything starts: the services wait for the read models only so long.
+    adapters::LogInfo("rebuilding the read models from " + std::to_string(store->Head()) +
+                      " events before starting");
+    if (Status s = runner->CatchUp(); !s.ok()) return Reason(s, "projections: " + s.ToString());
+    adapters::LogInfo("read models rebuilt");
+  }
   if (Status s = runner->Start(); !s.ok()) return Reason(s, "projections: " + s.ToString());
   auto& st = *store;
   auto& clk = *clock;

@@ -1,6 +1,15 @@
 #include "nextier/projections/read_model_store.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
 #include <system_error>
 #include <utility>
 
@@ -30,6 +39,49 @@ Status CheckKey(std::string_view key) {
   }
   return Status::Ok();
 }
+
+// The running boot's id, or "" when the kernel does not say (then commits sync one by one).
+std::string RunningBootId() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(in, id);
+  return id;
+}
+
+// The whole file, or nullopt when it does not exist or cannot be read.
+std::optional<std::string> ReadWhole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+Status Errno(const std::string& what) {
+  return Status::Unavailable("read models: " + what + ": " + std::strerror(errno));
+}
+
+Status SyncDir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("cannot open " + dir);
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  return rc == 0 ? Status::Ok() : Errno("cannot sync " + dir);
+}
+
+// Writes `text` to dir/name through a synced temporary file renamed over it, then syncs dir:
+// once this returns the file is on disk whatever happens next.
+Status WriteDurably(const std::string& dir, const std::string& name, const std::string& text) {
+  const std::string tmp = dir + "/" + name + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("cannot create " + tmp);
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return Errno("cannot write " + tmp);
+  if (::rename(tmp.c_str(), (dir + "/" + name).c_str()) != 0) return Errno("cannot rename " + tmp);
+  return SyncDir(dir);
+}
+
+constexpr const char* kMarker = "unsynced";
 
 }  // namespace
 
@@ -174,6 +226,7 @@ Status ReadModelStore::OpenEnv() {
   if (ec) {
     return Status::Unavailable("read models: cannot create " + options_.path + ": " + ec.message());
   }
+  if (options_.sync && !options_.sync_each_commit) NEXTIER_RETURN_IF_ERROR(GuardUnsynced());
   MDB_env* env = nullptr;
   NEXTIER_RETURN_IF_ERROR(Check(mdb_env_create(&env), "mdb_env_create"));
   env_ = env;
@@ -184,7 +237,8 @@ Status ReadModelStore::OpenEnv() {
       Check(mdb_env_set_mapsize(env, options_.map_size), "mdb_env_set_mapsize"));
   // MDB_NOTLS: read transactions are not tied to a thread, so a Txn can move and a thread that
   // holds a write transaction may still read.
-  unsigned flags = MDB_NOTLS | (options_.sync ? MDB_NOMETASYNC : MDB_NOSYNC);
+  const bool each_commit = options_.sync && !lazy_sync();
+  unsigned flags = MDB_NOTLS | (each_commit ? MDB_NOMETASYNC : MDB_NOSYNC);
   Status s = Check(mdb_env_open(env, options_.path.c_str(), flags, 0644),
                    "mdb_env_open(" + options_.path + ")");
   if (!s.ok()) return Status::Unavailable(s.message());
@@ -194,7 +248,60 @@ Status ReadModelStore::OpenEnv() {
   return Status::Ok();
 }
 
+Status ReadModelStore::GuardUnsynced() {
+  const std::string boot = options_.boot_id.empty() ? RunningBootId() : options_.boot_id;
+  if (boot.empty()) return Status::Ok();  // no boot id: sync each commit instead
+  const std::string& dir = options_.path;
+  const std::string lock_path = dir + "/sync.lock";
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("cannot open " + lock_path);
+  auto fail = [fd](Status s) {
+    ::close(fd);
+    return s;
+  };
+  const std::string marker_path = dir + "/" + kMarker;
+  // Alone with the store (no other process has it open): judge what the last one left. With
+  // others it is open in this boot, so its file is whole in the page cache.
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+    const auto marker = ReadWhole(marker_path);
+    if (marker.has_value() && *marker != boot) {
+      // Unsynced writes of another boot: the disk may hold any mix of old and new pages.
+      std::error_code ec;
+      for (const char* f : {"data.mdb", "lock.mdb"}) {
+        std::filesystem::remove(std::filesystem::path(dir) / f, ec);
+        if (ec) {
+          return fail(Status::Unavailable("read models: cannot delete " + dir + "/" + f +
+                                          " (left unsynced by another boot): " + ec.message()));
+        }
+      }
+      reset_after_power_loss_ = true;
+    }
+    if (!marker.has_value() || *marker != boot) {
+      if (Status s = WriteDurably(dir, kMarker, boot); !s.ok()) return fail(s);
+    }
+  }
+  if (::flock(fd, LOCK_SH) != 0) return fail(Errno("cannot lock " + lock_path));
+  // Another process may have closed (and removed the marker) while this one waited.
+  if (ReadWhole(marker_path) != boot) {
+    if (Status s = WriteDurably(dir, kMarker, boot); !s.ok()) return fail(s);
+  }
+  lock_fd_ = fd;
+  return Status::Ok();
+}
+
+void ReadModelStore::CloseLazy() {
+  // The marker goes only once everything is on disk, and only by the last process to close.
+  const bool synced = env_ != nullptr && mdb_env_sync(AsEnv(env_), 1) == MDB_SUCCESS;
+  if (synced && ::flock(lock_fd_, LOCK_EX | LOCK_NB) == 0 &&
+      ::unlink((options_.path + "/" + kMarker).c_str()) == 0) {
+    (void)SyncDir(options_.path);
+  }
+  ::close(lock_fd_);
+  lock_fd_ = -1;
+}
+
 ReadModelStore::~ReadModelStore() {
+  if (lock_fd_ >= 0) CloseLazy();
   if (env_ != nullptr) mdb_env_close(AsEnv(env_));
 }
 

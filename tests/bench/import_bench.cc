@@ -5,7 +5,8 @@
 // file. Prints figures, asserts nothing.
 //
 //   import_bench [ROWS] [DIR] [--import-only]   (defaults: 1000000, a fresh folder under /tmp;
-//   --import-only skips the read models catching up and sqlite, for A/B runs of the import)
+//   --import-only skips the read models catching up and sqlite, for A/B runs of the import;
+//   NEXTIER_BENCH_KEEP=1 then keeps DIR, for inspecting the store, e.g. with mdb_stat)
 #include <sys/resource.h>
 
 #include <chrono>
@@ -275,7 +276,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   // `--import-only` (third argument) stops here: for A/B runs of the import path alone.
   if (argc > 3 && std::string_view(argv[3]) == "--import-only") {
-    fs::remove_all(dir);
+    if (std::getenv("NEXTIER_BENCH_KEEP") == nullptr) fs::remove_all(dir);
     return 0;
   }
 

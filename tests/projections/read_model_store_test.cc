@@ -1,7 +1,12 @@
 #include "nextier/projections/read_model_store.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <fstream>
+#include <iterator>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -183,6 +188,141 @@ TEST(ReadModelStoreTest, CommittedDataSurvivesReopen) {
   Table t = *store->OpenTable("t");
   auto r = store->BeginRead();
   EXPECT_EQ(ScanAll(*r, t), (KV{{"k", "kept"}}));
+}
+
+// --- Lazy sync (ReadModelOptions::sync with sync_each_commit false) -----------------------
+
+ReadModelOptions LazyOptions(const std::string& path, const std::string& boot) {
+  ReadModelOptions o;
+  o.path = path;
+  o.boot_id = boot;  // a stand-in for /proc/sys/kernel/random/boot_id
+  return o;
+}
+
+std::unique_ptr<ReadModelStore> OpenLazy(const std::string& path, const std::string& boot) {
+  auto s = ReadModelStore::Open(LazyOptions(path, boot));
+  EXPECT_OK(s);
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+std::optional<std::string> Marker(const std::string& dir) {
+  std::ifstream in(dir + "/unsynced", std::ios::binary);
+  if (!in) return std::nullopt;
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void PutOne(ReadModelStore& store, const std::string& key, const std::string& value) {
+  Table t = *store.OpenTable("t");
+  auto w = store.BeginWrite();
+  ASSERT_OK(w);
+  ASSERT_OK(w->Put(t, key, value));
+  ASSERT_OK(w->Commit());
+}
+
+KV All(ReadModelStore& store) {
+  Table t = *store.OpenTable("t");
+  auto r = store.BeginRead();
+  return ScanAll(*r, t);
+}
+
+// A process that opens the store in `boot`, commits k=v and dies without closing anything
+// (no sync, no destructor): what a crash leaves.
+void CommitAndDie(const std::string& path, const std::string& boot) {
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto s = ReadModelStore::Open(LazyOptions(path, boot));
+    if (!s.ok()) _exit(2);
+    Table t = *(*s)->OpenTable("t");
+    auto w = (*s)->BeginWrite();
+    if (!w.ok() || !w->Put(t, "k", "v").ok() || !w->Commit().ok()) _exit(3);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+}
+
+TEST(ReadModelLazySyncTest, TheMarkerNamesTheBootWhileOpenAndGoesWhenClosed) {
+  nextier::testing::TempDir dir;
+  {
+    auto store = OpenLazy(dir.str(), "boot-a");
+    ASSERT_NE(store, nullptr);
+    EXPECT_TRUE(store->lazy_sync());
+    EXPECT_FALSE(store->reset_after_power_loss());
+    EXPECT_EQ(Marker(dir.str()), "boot-a");
+    PutOne(*store, "k", "v");
+  }
+  EXPECT_EQ(Marker(dir.str()), std::nullopt) << "a clean close syncs and removes the marker";
+  // Synced before closing: a later boot keeps it.
+  auto store = OpenLazy(dir.str(), "boot-b");
+  EXPECT_FALSE(store->reset_after_power_loss());
+  EXPECT_EQ(All(*store), (KV{{"k", "v"}}));
+}
+
+TEST(ReadModelLazySyncTest, AProcessCrashInTheSameBootKeepsEveryCommit) {
+  nextier::testing::TempDir dir;
+  CommitAndDie(dir.str(), "boot-a");
+  EXPECT_EQ(Marker(dir.str()), "boot-a") << "a crash leaves the marker";
+  {
+    auto store = OpenLazy(dir.str(), "boot-a");
+    EXPECT_FALSE(store->reset_after_power_loss()) << "the page cache kept the writes";
+    EXPECT_EQ(All(*store), (KV{{"k", "v"}}));
+  }
+  EXPECT_EQ(Marker(dir.str()), std::nullopt);
+}
+
+TEST(ReadModelLazySyncTest, AFileLeftUnsyncedByAnotherBootIsDeletedAndStartsEmpty) {
+  nextier::testing::TempDir dir;
+  CommitAndDie(dir.str(), "boot-a");
+  {
+    // The machine restarted before anything synced the file: it may be damaged.
+    auto store = OpenLazy(dir.str(), "boot-b");
+    ASSERT_NE(store, nullptr);
+    EXPECT_TRUE(store->reset_after_power_loss());
+    EXPECT_EQ(All(*store), KV{});
+    EXPECT_EQ(Marker(dir.str()), "boot-b");
+    PutOne(*store, "k2", "v2");
+  }
+  auto store = OpenLazy(dir.str(), "boot-b");
+  EXPECT_FALSE(store->reset_after_power_loss());
+  EXPECT_EQ(All(*store), (KV{{"k2", "v2"}}));
+}
+
+TEST(ReadModelLazySyncTest, AnEmptyOrTornMarkerIsNotTrusted) {
+  nextier::testing::TempDir dir;
+  CommitAndDie(dir.str(), "boot-a");
+  std::ofstream(dir.str() + "/unsynced", std::ios::trunc) << "boot-";  // cut short
+  auto store = OpenLazy(dir.str(), "boot-a");
+  EXPECT_TRUE(store->reset_after_power_loss());
+  EXPECT_EQ(All(*store), KV{});
+}
+
+TEST(ReadModelLazySyncTest, TheMarkerStaysUntilTheLastOpenerCloses) {
+  nextier::testing::TempDir dir;
+  auto first = OpenLazy(dir.str(), "boot-a");
+  auto second = OpenLazy(dir.str(), "boot-a");  // a second opener (as another process would)
+  PutOne(*second, "k", "v");
+  second.reset();
+  EXPECT_EQ(Marker(dir.str()), "boot-a") << "the first opener may still write unsynced";
+  PutOne(*first, "k2", "v2");
+  first.reset();
+  EXPECT_EQ(Marker(dir.str()), std::nullopt);
+}
+
+TEST(ReadModelLazySyncTest, SyncingEachCommitOrNotAtAllKeepsNoMarker) {
+  nextier::testing::TempDir dir;
+  ReadModelOptions each = LazyOptions(dir.str(), "boot-a");
+  each.sync_each_commit = true;
+  {
+    auto store = ReadModelStore::Open(each);
+    ASSERT_OK(store);
+    EXPECT_FALSE((*store)->lazy_sync());
+    EXPECT_EQ(Marker(dir.str()), std::nullopt);
+  }
+  auto store = OpenStore(dir.str());  // sync = false
+  EXPECT_FALSE(store->lazy_sync());
+  EXPECT_EQ(Marker(dir.str()), std::nullopt);
 }
 
 TEST(ReadModelStoreTest, SignedOrderingSurvivesEncoding) {

@@ -39,12 +39,27 @@ struct ReadModelOptions {
   uint64_t map_size = uint64_t{64} << 30;
   // The most tables (LMDB named databases) the environment can hold.
   unsigned max_tables = 256;
-  // True: each commit syncs its data pages but not the meta page (LMDB's MDB_NOMETASYNC), one
-  // fdatasync instead of two; a power loss may undo the last commit, never damage the file, and
-  // replaying the log from the checkpoint restores it (the checkpoint is undone with the rows).
-  // False: nothing is synced (MDB_NOSYNC): a process crash still loses nothing (the page cache
-  // keeps the writes) but a power loss may damage the file; for tests and benchmarks.
+  // True (the default): the store is never trusted after a power loss it was not synced for.
+  // The read models are derived from the log, so losing commits only means replaying them; what
+  // must never happen is reading a damaged file. How, depends on sync_each_commit:
+  //  - false (the default, "lazy"): commits are not synced (MDB_NOSYNC), so a commit costs no
+  //    disk wait and the kernel writes a page rewritten by many commits once. While the store is
+  //    open a marker file, "unsynced" (synced itself before the first commit), names this boot
+  //    (/proc/sys/kernel/random/boot_id); closing syncs the store and removes it. After a process
+  //    crash the page cache still holds every commit, the marker names the running boot, and the
+  //    next open keeps the file. After a power loss or a kernel crash the marker names another
+  //    boot: the file may be damaged, so the next open deletes it and the runner, finding no
+  //    checkpoints, rebuilds every projection from the log.
+  //  - true, or when the boot id cannot be read: each commit syncs its data pages but not the
+  //    meta page (MDB_NOMETASYNC), one fdatasync per commit; a power loss may undo the last
+  //    commit, never damage the file (the checkpoint is undone with the rows).
+  // False: nothing is synced and no marker kept (MDB_NOSYNC): a power loss may leave a damaged
+  // file that is opened anyway; for tests and benchmarks.
   bool sync = true;
+  bool sync_each_commit = false;
+  // The running boot's id; empty: read /proc/sys/kernel/random/boot_id. Tests set it to play a
+  // restart of the machine.
+  std::string boot_id;
 };
 
 // A handle to a named table, from ReadModelStore::OpenTable; valid for the store's lifetime.
@@ -97,7 +112,7 @@ class Txn {
   // Removes every key of the table (the table itself stays).
   Status Clear(Table table);
 
-  // Makes the writes durable (per ReadModelOptions::sync) and visible; ends the transaction.
+  // Makes the writes visible, and durable as ReadModelOptions::sync says; ends the transaction.
   // A read transaction just ends. On failure nothing was written.
   Status Commit();
   // Ends the transaction, discarding its writes. Safe to call twice.
@@ -137,14 +152,25 @@ class ReadModelStore {
   // The name `table` was opened with ("" for an invalid handle).
   std::string_view table_name(Table table) const;
   const std::string& path() const { return options_.path; }
+  // True when this open found the file unsynced since a boot that is not the running one, and
+  // deleted it (ReadModelOptions::sync): every table started empty.
+  bool reset_after_power_loss() const { return reset_after_power_loss_; }
+  // True when commits are left to the kernel and the store is synced when it closes.
+  bool lazy_sync() const { return lock_fd_ >= 0; }
 
  private:
   explicit ReadModelStore(const ReadModelOptions& options) : options_(options) {}
   Status OpenEnv();
+  // Lazy sync: takes the shared lock, deletes a file unsynced since another boot, writes the
+  // marker. Leaves lock_fd_ at -1 (sync each commit) when the boot id cannot be read.
+  Status GuardUnsynced();
+  void CloseLazy();
   Result<Txn> Begin(bool read_only) const;
 
   const ReadModelOptions options_;
   void* env_ = nullptr;  // MDB_env*
+  int lock_fd_ = -1;     // "sync.lock", held shared while open with lazy sync
+  bool reset_after_power_loss_ = false;
 
   mutable std::mutex tables_mu_;
   std::map<std::string, uint32_t, std::less<>> tables_;
