@@ -144,8 +144,21 @@ int RunImport(const ImportCliOptions& o) {
     return result.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
   }
   progress.Done(result->bytes, result->counts);
-  // Bring the read models up to date so `serve` starts with them current.
-  (void)runner.CatchUp();
+  // Bring the read models up to date so `serve` starts with them current. The rows are stored
+  // already; a failure here only leaves the catching up to the next start.
+  std::printf("read models: applying %llu new events...\n",
+              static_cast<unsigned long long>(runner.lag()));
+  std::fflush(stdout);
+  const auto catch_up_start = Clock::now();
+  if (Status s = runner.CatchUp(); !s.ok()) {
+    std::fprintf(stderr,
+                 "import: the rows are stored, but the read models did not catch up (%s); "
+                 "`nextier serve` will finish that when it starts\n",
+                 s.ToString().c_str());
+  } else {
+    std::printf("read models: up to date in %.1f s\n",
+                std::chrono::duration<double>(Clock::now() - catch_up_start).count());
+  }
 
   const auto& r = *result;
   std::printf("file %s (%s): %s\n", r.file_id.c_str(), r.name.c_str(), r.status.c_str());

@@ -273,6 +273,8 @@ TEST(ImportCliTest, ImportsPrintsTheSummaryAndServeSeesTheLeads) {
   EXPECT_NE(r.out.find("rows: 5  imported: 3  duplicates: 1  rejected: 1  entities: 1"),
             std::string::npos)
       << r.out;
+  EXPECT_NE(r.out.find("read models: applying"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("read models: up to date in"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Contact First"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("row 6:"), std::string::npos) << r.out;
 
