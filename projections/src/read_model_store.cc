@@ -253,16 +253,19 @@ Status ReadModelStore::GuardUnsynced() {
   if (boot.empty()) return Status::Ok();  // no boot id: sync each commit instead
   const std::string& dir = options_.path;
   const std::string lock_path = dir + "/sync.lock";
+  const std::string marker_path = dir + "/" + kMarker;
   const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return Errno("cannot open " + lock_path);
+  // Alone with the store (no other process has it open): judge what the last one left. With
+  // others it is open in this boot, so its file is whole in the page cache. Where flock does
+  // not work (or the lock file cannot be made), the store syncs each commit instead, but a
+  // file another boot left unsynced is still not trusted.
+  const bool alone = fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+  const bool lockable = alone || (fd >= 0 && errno == EWOULDBLOCK);
   auto fail = [fd](Status s) {
-    ::close(fd);
+    if (fd >= 0) ::close(fd);
     return s;
   };
-  const std::string marker_path = dir + "/" + kMarker;
-  // Alone with the store (no other process has it open): judge what the last one left. With
-  // others it is open in this boot, so its file is whole in the page cache.
-  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+  if (alone || !lockable) {
     const auto marker = ReadWhole(marker_path);
     if (marker.has_value() && *marker != boot) {
       // Unsynced writes of another boot: the disk may hold any mix of old and new pages.
@@ -275,6 +278,11 @@ Status ReadModelStore::GuardUnsynced() {
         }
       }
       reset_after_power_loss_ = true;
+    }
+    if (!lockable) {
+      // Syncing each commit from here on; the marker of a file just deleted has no more use.
+      if (reset_after_power_loss_ && ::unlink(marker_path.c_str()) == 0) (void)SyncDir(dir);
+      return fail(Status::Ok());
     }
     if (!marker.has_value() || *marker != boot) {
       if (Status s = WriteDurably(dir, kMarker, boot); !s.ok()) return fail(s);

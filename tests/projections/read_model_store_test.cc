@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -308,6 +309,27 @@ TEST(ReadModelLazySyncTest, TheMarkerStaysUntilTheLastOpenerCloses) {
   PutOne(*first, "k2", "v2");
   first.reset();
   EXPECT_EQ(Marker(dir.str()), std::nullopt);
+}
+
+TEST(ReadModelLazySyncTest, WithoutALockFileItSyncsEachCommitAndStillDistrustsAnotherBoot) {
+  nextier::testing::TempDir dir;
+  CommitAndDie(dir.str(), "boot-a");
+  // A lock file that cannot be opened (here a directory in its place) stands for a file
+  // system without flock.
+  std::filesystem::remove(dir.path() / "sync.lock");
+  std::filesystem::create_directory(dir.path() / "sync.lock");
+  {
+    auto store = OpenLazy(dir.str(), "boot-b");
+    ASSERT_NE(store, nullptr);
+    EXPECT_FALSE(store->lazy_sync());
+    EXPECT_TRUE(store->reset_after_power_loss());
+    EXPECT_EQ(All(*store), KV{});
+    EXPECT_EQ(Marker(dir.str()), std::nullopt) << "the deleted file's marker goes with it";
+    PutOne(*store, "k", "v");
+  }
+  auto store = OpenLazy(dir.str(), "boot-c");
+  EXPECT_FALSE(store->reset_after_power_loss()) << "synced each commit: nothing to distrust";
+  EXPECT_EQ(All(*store), (KV{{"k", "v"}}));
 }
 
 TEST(ReadModelLazySyncTest, SyncingEachCommitOrNotAtAllKeepsNoMarker) {
