@@ -50,7 +50,8 @@ struct ReadModelOptions {
   //    next open keeps the file. After a power loss or a kernel crash the marker names another
   //    boot: the file may be damaged, so the next open deletes it and the runner, finding no
   //    checkpoints, rebuilds every projection from the log.
-  //  - true, or when the boot id cannot be read: each commit syncs its data pages but not the
+  //  - true, or when the boot id cannot be read or flock does not work on the folder (a file
+  //    another boot left unsynced is still deleted): each commit syncs its data pages but not the
   //    meta page (MDB_NOMETASYNC), one fdatasync per commit; a power loss may undo the last
   //    commit, never damage the file (the checkpoint is undone with the rows).
   // False: nothing is synced and no marker kept (MDB_NOSYNC): a power loss may leave a damaged
@@ -162,7 +163,8 @@ class ReadModelStore {
   explicit ReadModelStore(const ReadModelOptions& options) : options_(options) {}
   Status OpenEnv();
   // Lazy sync: takes the shared lock, deletes a file unsynced since another boot, writes the
-  // marker. Leaves lock_fd_ at -1 (sync each commit) when the boot id cannot be read.
+  // marker. Leaves lock_fd_ at -1 (sync each commit) when the boot id cannot be read or the
+  // lock file cannot be made or locked.
   Status GuardUnsynced();
   void CloseLazy();
   Result<Txn> Begin(bool read_only) const;
