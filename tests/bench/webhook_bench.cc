@@ -17,8 +17,9 @@
 // Asserts nothing.
 //
 //   webhook_bench [-t THREADS] [-c CONNECTIONS] [-d SECONDS] [--leads N] [--replies N]
-//                 [--only nginx,orphans,leads]
-//   (defaults: -t 2 -c 64 -d 10 --leads 500 --replies 300000 per wrk thread)
+//                 [--ids sequential|random] [--only nginx,orphans,leads]
+//   (defaults: -t 2 -c 64 -d 10 --leads 500 --replies 300000 per wrk thread --ids sequential;
+//   random ids are a provider's: their idempotency keys fall on random pages of the log)
 // Needs `wrk` and `nginx` (scripts/install-deps.sh) on PATH or in /usr/sbin.
 #include <netinet/in.h>
 #include <signal.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -38,6 +40,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -82,6 +85,10 @@ struct Options {
   int seconds = 10;
   int leads = 500;
   size_t replies_per_thread = 300000;
+  // "random": message and delivery ids start with 16 random-looking hex digits, as a provider's
+  // ids do, so their idempotency keys land on random pages of the log's B-tree; "sequential"
+  // (the default, as in earlier figures): they share the last pages.
+  bool random_ids = false;
   std::set<std::string> only = {"nginx", "orphans", "leads"};
 };
 
@@ -167,14 +174,23 @@ std::string Reply(const std::string& id, const std::string& from, const std::str
 // Writes PREFIX<t>.txt for each wrk thread: lines "timestamp\tsignature\tdelivery\tbody", each a
 // distinct reply from one of `senders`, signed now.
 void SignReplies(const std::string& prefix, const std::string& run, int threads, size_t per_thread,
-                 const std::vector<std::string>& senders) {
+                 const std::vector<std::string>& senders, bool random_ids) {
   const std::string ts = std::to_string(NowMillis());
   size_t k = 0;
   for (int t = 0; t < threads; ++t) {
     std::ofstream out(prefix + std::to_string(t) + ".txt", std::ios::binary | std::ios::trunc);
     std::string line;
     for (size_t i = 0; i < per_thread; ++i, ++k) {
-      const std::string id = run + "-" + std::to_string(t) + "-" + std::to_string(i);
+      std::string id = run + "-" + std::to_string(t) + "-" + std::to_string(i);
+      if (random_ids) {
+        uint64_t x = k + 0x9E3779B97F4A7C15ull;  // splitmix64 of the reply's number
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+        x ^= x >> 31;
+        char hex[17];
+        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(x));
+        id = hex + ("-" + id);
+      }
       const std::string body =
           Reply("msg-" + id, senders[k % senders.size()], kTexts[k % std::size(kTexts)]);
       line.clear();
@@ -443,7 +459,7 @@ WrkResult ServeRun(const std::string& name, const std::string& wrk, const Option
   }
   const std::string prefix = (dir / ("replies-" + name + "-")).string();
   const auto t0 = std::chrono::steady_clock::now();
-  SignReplies(prefix, name, o.threads, o.replies_per_thread, senders);
+  SignReplies(prefix, name, o.threads, o.replies_per_thread, senders, o.random_ids);
   std::printf("  %zu distinct replies signed in %.1f s\n",
               o.replies_per_thread * static_cast<size_t>(o.threads),
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -490,6 +506,9 @@ int main(int argc, char** argv) {
       o.leads = std::atoi(v);
     } else if (a == "--replies") {
       o.replies_per_thread = static_cast<size_t>(std::atoll(v));
+    } else if (a == "--ids" &&
+               (std::string_view(v) == "random" || std::string_view(v) == "sequential")) {
+      o.random_ids = std::string_view(v) == "random";
     } else if (a == "--only") {
       o.only.clear();
       std::stringstream ss(v);
@@ -498,7 +517,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: webhook_bench [-t THREADS] [-c CONNECTIONS] [-d SECONDS] [--leads N] "
-                   "[--replies N] [--only nginx,orphans,leads]\n");
+                   "[--replies N] [--ids sequential|random] [--only nginx,orphans,leads]\n");
       return 2;
     }
   }
@@ -535,7 +554,7 @@ int main(int argc, char** argv) {
       const std::string prefix = (dir / "replies-nginx-").string();
       std::vector<std::string> senders = {"+16460000001"};
       // nginx ignores what it gets: fewer lines, repeated, are enough.
-      SignReplies(prefix, "nginx", o.threads, 20000, senders);
+      SignReplies(prefix, "nginx", o.threads, 20000, senders, o.random_ids);
       const std::string script = (dir / "webhook-nginx.lua").string();
       WriteScript(script, prefix);
       results["nginx"] = RunWrk(wrk, o, script, port);
