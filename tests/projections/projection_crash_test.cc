@@ -38,6 +38,7 @@ eventstore::LmdbOptions LogOptions(const std::string& dir) {
 ReadModelOptions StoreOptions(const std::string& dir) {
   ReadModelOptions o;
   o.path = dir + "/projections";
+  o.boot_id = "the boot the children run in";  // lazy sync whatever /proc offers
   return o;
 }
 
