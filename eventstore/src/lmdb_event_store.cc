@@ -21,6 +21,7 @@
 #include <deque>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
@@ -51,6 +52,7 @@ constexpr std::string_view kMetaHeadHash = "head_hash";
 constexpr std::string_view kMetaFormat = "format";
 constexpr std::string_view kMetaTenant = "tenant";
 constexpr std::string_view kIndexSecretName = "\x01index-secret";
+constexpr const char* kRecentTable = "idempotency_recent";
 constexpr size_t kMaxStreamIdSize = 400;  // LMDB's default key limit is 511 bytes
 constexpr size_t kMaxIdempotencyKeySize = 480;
 constexpr size_t kReadChunk = 65536;               // events per read transaction in long reads
@@ -204,6 +206,51 @@ std::optional<AppendResult> DecodeResult(std::string_view in) {
   r.duplicate = true;
   return r;
 }
+
+// A record of `idempotency_recent`: result_len[4 LE] ‖ result ‖ then, for each key,
+// key_len[2 LE] ‖ key.
+std::string EncodeRecent(std::string_view result, const std::string& key,
+                         const std::vector<std::string>& more_keys) {
+  std::string out(4, '\0');
+  const auto n = static_cast<uint32_t>(result.size());
+  std::memcpy(out.data(), &n, 4);
+  out += result;
+  auto add = [&out](const std::string& k) {
+    const auto len = static_cast<uint16_t>(k.size());
+    out.append(reinterpret_cast<const char*>(&len), 2);
+    out += k;
+  };
+  add(key);
+  for (const auto& k : more_keys) add(k);
+  return out;
+}
+
+bool DecodeRecent(std::string_view in, std::string_view* result,
+                  std::vector<std::string_view>* keys) {
+  keys->clear();
+  uint32_t n;
+  if (in.size() < 4) return false;
+  std::memcpy(&n, in.data(), 4);
+  if (in.size() - 4 < n) return false;
+  *result = in.substr(4, n);
+  size_t pos = 4 + size_t{n};
+  while (pos < in.size()) {
+    uint16_t len;
+    if (in.size() - pos < 2) return false;
+    std::memcpy(&len, in.data() + pos, 2);
+    pos += 2;
+    if (len == 0 || in.size() - pos < len) return false;
+    keys->push_back(in.substr(pos, len));
+    pos += len;
+  }
+  return !keys->empty();
+}
+
+// Looked up by string_view without making a string.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
 
 // --- the key ring ------------------------------------------------------------------------
 
@@ -391,13 +438,9 @@ class LmdbKeyRing final : public KeyRing {
   std::shared_mutex* resize_mu_;
   const crypto::Key index_secret_;
   std::mutex mu_;
-  // Looked up by string_view without making a string.
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, crypto::Key, Hash, std::equal_to<>> pending_;  // not yet stored
-  std::unordered_set<std::string, Hash, std::equal_to<>> forgotten_;
+  std::unordered_map<std::string, crypto::Key, StringHash, std::equal_to<>>
+      pending_;  // not yet stored
+  std::unordered_set<std::string, StringHash, std::equal_to<>> forgotten_;
   std::function<Status(std::string)> forget_fn_;
 
   friend class LmdbEventStore;
@@ -483,6 +526,21 @@ class LmdbEventStore final : public EventStore {
     MDB_val k = Val(key);
     return mdb_get(txn, idem_dbi_, &k, v);
   }
+  // The encoded result of `key` among the keys not yet merged (this batch's first), or null.
+  const std::string* FindRecent(const std::string& key) const {
+    if (auto it = batch_recent_.find(key); it != batch_recent_.end()) return &it->second.result;
+    if (auto it = recent_.find(key); it != recent_.end()) return &it->second.result;
+    return nullptr;
+  }
+  bool DeferKeys() const { return options_.idempotency_merge_keys > 0 && has_recent_table_; }
+  // Loads the unmerged keys of `idempotency_recent` into `recent_` (writable open).
+  Status LoadRecent(MDB_txn* txn);
+  // When more than idempotency_merge_keys keys wait, moves the excess into `idempotency`: the
+  // next keys in key order after the last merged, wrapping around, and deletes the records at
+  // the head of `idempotency_recent` left with no unmerged key. Fills `merging_`/`trimming_`;
+  // the memory follows in CommitRecent once the transaction committed.
+  Status PlanMerge(MDB_txn* txn, int* rc);
+  void CommitRecent();
   Status ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Hash* prev,
                    std::vector<std::string>* persisted_keys, Result<AppendResult>* result, int* rc);
   Status Grow();
@@ -492,7 +550,28 @@ class LmdbEventStore final : public EventStore {
   int lock_fd_ = -1;  // holds flock(LOCK_EX) while open for writing
   MDB_env* env_ = nullptr;
   MDB_dbi events_dbi_ = 0, streams_dbi_ = 0, idem_dbi_ = 0, meta_dbi_ = 0, keys_dbi_ = 0;
+  MDB_dbi recent_dbi_ = 0;
+  bool has_recent_table_ = false;  // false only for a read-only open of an older store
   std::unique_ptr<LmdbKeyRing> keys_;
+
+  // Writer thread only (and Open). The idempotency keys recorded in `idempotency_recent` and
+  // not yet merged into `idempotency`, in key order, each with its encoded result and record
+  // number; the keys the batch being written adds, kept apart until it commits.
+  struct RecentKey {
+    std::string result;
+    uint64_t record = 0;
+  };
+  using RecentMap = std::map<std::string, RecentKey, std::less<>>;
+  RecentMap recent_;
+  RecentMap batch_recent_;
+  std::vector<uint32_t> batch_record_keys_;  // keys of each record the batch appends
+  // Unmerged keys of each record of `idempotency_recent`, from record number `record_head_`.
+  std::deque<uint32_t> record_left_;
+  uint64_t record_head_ = 1;
+  uint64_t recent_next_ = 1, batch_recent_next_ = 1;  // the next record number
+  std::string sweep_after_;  // merging resumes after this key (empty: from the first)
+  std::vector<RecentMap::iterator> merging_;  // planned by the batch being written
+  size_t trimming_ = 0;                       // head records it deletes
 
   // Held shared by every transaction, exclusively to change the map size.
   mutable std::shared_mutex resize_mu_;
@@ -556,6 +635,7 @@ Status LmdbEventStore::Open() {
   lmdb::Txn txn;
   NEXTIER_RETURN_IF_ERROR(txn.Begin(env_, options_.read_only));
   const unsigned create = options_.read_only ? 0 : MDB_CREATE;
+  int rc = 0;
   struct {
     const char* name;
     MDB_dbi* dbi;
@@ -568,10 +648,17 @@ Status LmdbEventStore::Open() {
     NEXTIER_RETURN_IF_ERROR(Check(mdb_dbi_open(txn.get(), d.name, create, d.dbi),
                                   std::string("mdb_dbi_open(") + d.name + ")"));
   }
+  // Added 2026-11-30: a store written before has no such table until it is opened for writing.
+  rc = mdb_dbi_open(txn.get(), kRecentTable, create, &recent_dbi_);
+  if (rc == MDB_SUCCESS) {
+    has_recent_table_ = true;
+  } else if (!(rc == MDB_NOTFOUND && options_.read_only)) {
+    return Check(rc, std::string("mdb_dbi_open(") + kRecentTable + ")");
+  }
 
   // Meta: format, tenant, head; the index secret lives in the keys database.
   MDB_val k = Val(kMetaFormat), v;
-  int rc = mdb_get(txn.get(), meta_dbi_, &k, &v);
+  rc = mdb_get(txn.get(), meta_dbi_, &k, &v);
   crypto::Key secret{};
   if (rc == MDB_NOTFOUND) {
     if (options_.read_only) return Status::Corruption("store has no format record");
@@ -607,7 +694,10 @@ Status LmdbEventStore::Open() {
       return Check(rc, "mdb_get(meta head)");
     }
   }
-  if (!options_.read_only) NEXTIER_RETURN_IF_ERROR(CheckOpenConsistency(txn.get()));
+  if (!options_.read_only) {
+    NEXTIER_RETURN_IF_ERROR(CheckOpenConsistency(txn.get()));
+    NEXTIER_RETURN_IF_ERROR(LoadRecent(txn.get()));
+  }
   // Commit even when read-only: aborting would close the database handles opened here.
   NEXTIER_RETURN_IF_ERROR(txn.Commit());
 
@@ -649,6 +739,42 @@ LmdbEventStore::~LmdbEventStore() {
   if (writer_.joinable()) writer_.join();
   if (env_ != nullptr) mdb_env_close(env_);
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the writer lock
+}
+
+Status LmdbEventStore::LoadRecent(MDB_txn* txn) {
+  lmdb::Cursor c;
+  NEXTIER_RETURN_IF_ERROR(c.Open(txn, recent_dbi_));
+  MDB_val k, v;
+  int rc = mdb_cursor_get(c.get(), &k, &v, MDB_FIRST);
+  std::string_view result;
+  std::vector<std::string_view> keys;
+  while (rc == MDB_SUCCESS) {
+    if (k.mv_size != 8 || !DecodeRecent(View(v), &result, &keys) ||
+        !DecodeResult(result).has_value()) {
+      return Status::Corruption(std::string("a record of ") + kRecentTable +
+                                " is unreadable; run `nextier verify`");
+    }
+    const uint64_t record = GetBe64(k.mv_data);
+    if (record_left_.empty()) record_head_ = record;
+    while (record_head_ + record_left_.size() < record) record_left_.push_back(0);
+    uint32_t left = 0;
+    for (auto key : keys) {
+      // Merged keys stay in their record until every key of it is merged.
+      MDB_val ik = Val(key), iv;
+      const int found = mdb_get(txn, idem_dbi_, &ik, &iv);
+      if (found == MDB_SUCCESS) continue;
+      if (found != MDB_NOTFOUND) return Check(found, "mdb_get(idempotency)");
+      if (recent_.try_emplace(std::string(key), RecentKey{std::string(result), record}).second) {
+        ++left;
+      }
+    }
+    record_left_.push_back(left);
+    recent_next_ = record + 1;
+    rc = mdb_cursor_get(c.get(), &k, &v, MDB_NEXT);
+  }
+  if (rc != MDB_NOTFOUND) return Check(rc, std::string("mdb_cursor_get(") + kRecentTable + ")");
+  if (record_left_.empty()) record_head_ = recent_next_;
+  return Status::Ok();
 }
 
 // --- writing -----------------------------------------------------------------------------
@@ -831,6 +957,11 @@ Status LmdbEventStore::WriteBatch(std::deque<PendingOp>& batch,
   std::vector<std::string> persisted_keys;
   std::vector<std::string> forgotten;
   size_t written_units = 0, written_events = 0;
+  batch_recent_.clear();
+  batch_record_keys_.clear();
+  batch_recent_next_ = recent_next_;
+  merging_.clear();
+  trimming_ = 0;
   for (auto& op : batch) {
     if (!op.forget_subject.empty()) {
       s = keys_->WriteTombstone(txn.get(), op.forget_subject, rc);
@@ -849,6 +980,7 @@ Status LmdbEventStore::WriteBatch(std::deque<PendingOp>& batch,
     }
     results.push_back(std::move(r));
   }
+  if (DeferKeys()) NEXTIER_RETURN_IF_ERROR(PlanMerge(txn.get(), rc));
   if (seq != head_.load()) {
     uint8_t buf[8];
     PutBe64(seq, buf);
@@ -873,6 +1005,7 @@ Status LmdbEventStore::WriteBatch(std::deque<PendingOp>& batch,
   }
   keys_->MarkPersisted(persisted_keys);
   for (const auto& f : forgotten) keys_->MarkForgotten(f);
+  CommitRecent();
   head_hash_ = prev;
   {
     std::lock_guard lock(head_mu_);
@@ -901,8 +1034,15 @@ Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Has
   };
   // A repeated idempotency key answers with the original result.
   for (size_t i = 0; i <= op.more_keys.size(); ++i) {
+    const std::string& key = i == 0 ? op.key : op.more_keys[i - 1];
+    if (const std::string* recent = key.empty() ? nullptr : FindRecent(key)) {
+      auto original = DecodeResult(*recent);
+      if (!original) return Status::Corruption("idempotency record for key is unreadable");
+      *result = std::move(*original);
+      return Status::Ok();
+    }
     MDB_val v;
-    const int r = FindKey(txn, i == 0 ? op.key : op.more_keys[i - 1], &v);
+    const int r = FindKey(txn, key, &v);
     if (r == MDB_SUCCESS) {
       auto original = DecodeResult(View(v));
       if (!original) return Status::Corruption("idempotency record for key is unreadable");
@@ -1034,7 +1174,23 @@ Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Has
     }
   }
   res.last_seq = *seq;
-  if (!op.key.empty()) {
+  if (!op.key.empty() && DeferKeys()) {
+    // One record at the end of the recent table; merged into `idempotency` later, in bulk.
+    std::string enc = EncodeResult(res);
+    const std::string record = EncodeRecent(enc, op.key, op.more_keys);
+    uint8_t rk[8];
+    PutBe64(batch_recent_next_, rk);
+    MDB_val k = Val(rk, 8), v = Val(record);
+    int r = mdb_put(txn, recent_dbi_, &k, &v, MDB_APPEND);
+    if (r != MDB_SUCCESS) return fail(r, "mdb_put(idempotency_recent)");
+    uint32_t added = 0;
+    for (size_t i = 0; i <= op.more_keys.size(); ++i) {
+      const std::string& key = i == 0 ? op.key : op.more_keys[i - 1];
+      added += batch_recent_.try_emplace(key, RecentKey{enc, batch_recent_next_}).second ? 1 : 0;
+    }
+    batch_record_keys_.push_back(added);
+    ++batch_recent_next_;
+  } else if (!op.key.empty()) {
     const std::string enc = EncodeResult(res);
     for (size_t i = 0; i <= op.more_keys.size(); ++i) {
       const std::string& key = i == 0 ? op.key : op.more_keys[i - 1];
@@ -1050,6 +1206,67 @@ Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Has
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
+
+Status LmdbEventStore::PlanMerge(MDB_txn* txn, int* rc) {
+  const size_t limit = options_.idempotency_merge_keys;
+  const size_t waiting = recent_.size() + batch_recent_.size();
+  if (waiting <= limit || recent_.empty()) return Status::Ok();
+  // Steady state: as many keys leave per commit as arrive. The sweep moves through the key
+  // space in order, so a commit copies only the leaves of its slice, each once for all the
+  // keys landing on it, and a key waits at most one sweep.
+  const size_t n = std::min(recent_.size(), waiting - limit);
+  merging_.reserve(n);
+  lmdb::Cursor c;
+  NEXTIER_RETURN_IF_ERROR(c.Open(txn, idem_dbi_));
+  auto it = recent_.upper_bound(sweep_after_);
+  std::unordered_map<uint64_t, uint32_t> merged_of;  // record -> keys merged now
+  for (size_t i = 0; i < n; ++i) {
+    if (it == recent_.end()) it = recent_.begin();
+    MDB_val k = Val(it->first), v = Val(it->second.result);
+    const int r = mdb_cursor_put(c.get(), &k, &v, MDB_NOOVERWRITE);
+    if (r != MDB_SUCCESS && r != MDB_KEYEXIST) {
+      *rc = r;
+      return Check(r, "mdb_cursor_put(idempotency)");
+    }
+    ++merged_of[it->second.record];
+    merging_.push_back(it++);
+  }
+  // Delete the head records this leaves with nothing unmerged, oldest first.
+  while (trimming_ < record_left_.size()) {
+    const uint64_t record = record_head_ + trimming_;
+    auto m = merged_of.find(record);
+    if (record_left_[trimming_] != (m == merged_of.end() ? 0 : m->second)) break;
+    uint8_t kb[8];
+    PutBe64(record, kb);
+    MDB_val k = Val(kb, 8);
+    const int r = mdb_del(txn, recent_dbi_, &k, nullptr);
+    if (r != MDB_SUCCESS && r != MDB_NOTFOUND) {
+      *rc = r;
+      return Check(r, std::string("mdb_del(") + kRecentTable + ")");
+    }
+    ++trimming_;
+  }
+  return Status::Ok();
+}
+
+void LmdbEventStore::CommitRecent() {
+  if (!merging_.empty()) sweep_after_ = merging_.back()->first;
+  for (auto it : merging_) {
+    --record_left_[it->second.record - record_head_];
+    recent_.erase(it);
+  }
+  merging_.clear();
+  for (; trimming_ > 0; --trimming_) {
+    record_left_.pop_front();
+    ++record_head_;
+  }
+  if (record_left_.empty()) record_head_ = recent_next_;
+  for (uint32_t keys : batch_record_keys_) record_left_.push_back(keys);
+  batch_record_keys_.clear();
+  recent_.merge(batch_recent_);
+  batch_recent_.clear();
+  recent_next_ = batch_recent_next_;
+}
 
 // --- reading -----------------------------------------------------------------------------
 
@@ -1395,6 +1612,22 @@ Result<VerifyReport> LmdbEventStore::Verify() {
         bad(r ? r->first_seq : 0, "an idempotency record points outside the log");
       }
       rc = mdb_cursor_get(ic.get(), &k, &v, MDB_NEXT);
+    }
+  }
+  // ... and so do the recent ones, not yet merged.
+  if (report.ok && has_recent_table_) {
+    lmdb::Cursor rcur;
+    NEXTIER_RETURN_IF_ERROR(rcur.Open(txn.get(), recent_dbi_));
+    rc = mdb_cursor_get(rcur.get(), &k, &v, MDB_FIRST);
+    std::string_view enc;
+    std::vector<std::string_view> keys;
+    while (rc == MDB_SUCCESS && report.ok) {
+      std::optional<AppendResult> r;
+      if (DecodeRecent(View(v), &enc, &keys)) r = DecodeResult(enc);
+      if (!r || r->last_seq > report.events || r->first_seq == 0 || r->first_seq > r->last_seq) {
+        bad(r ? r->first_seq : 0, "a recent idempotency record points outside the log");
+      }
+      rc = mdb_cursor_get(rcur.get(), &k, &v, MDB_NEXT);
     }
   }
   report.head_hash = prev;

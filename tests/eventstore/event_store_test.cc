@@ -2,6 +2,7 @@
 #include "nextier/eventstore/event_store.h"
 
 #include <gtest/gtest.h>
+#include <lmdb.h>
 
 #include <atomic>
 #include <cstring>
@@ -484,16 +485,23 @@ TEST_P(StoreContractTest, VerifyIsCleanOnAFreshAndAnEmptyStore) {
   EXPECT_EQ(empty->events, 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Implementations, StoreContractTest,
-                         ::testing::Values(StoreFactory{"lmdb",
-                                                        [](const std::string& dir) {
-                                                          LmdbOptions o;
-                                                          o.path = dir;
-                                                          return OpenLmdbEventStore(o);
-                                                        }}),
-                         [](const ::testing::TestParamInfo<StoreFactory>& p) {
-                           return p.param.name;
-                         });
+StoreFactory LmdbWithMergeEvery(std::string name, size_t keys) {
+  return StoreFactory{std::move(name), [keys](const std::string& dir) {
+                        LmdbOptions o;
+                        o.path = dir;
+                        o.idempotency_merge_keys = keys;
+                        return OpenLmdbEventStore(o);
+                      }};
+}
+
+// The default; idempotency keys merged almost at once (every merge path runs); keys written
+// straight into the keyed table (the format before the recent table).
+INSTANTIATE_TEST_SUITE_P(
+    Implementations, StoreContractTest,
+    ::testing::Values(LmdbWithMergeEvery("lmdb", LmdbOptions{}.idempotency_merge_keys),
+                      LmdbWithMergeEvery("lmdb_merge_every_2_keys", 2),
+                      LmdbWithMergeEvery("lmdb_keys_unbuffered", 0)),
+    [](const ::testing::TestParamInfo<StoreFactory>& p) { return p.param.name; });
 
 // --- LMDB-specific behaviour ----------------------------------------------------------------
 
@@ -583,6 +591,265 @@ TEST(LmdbStoreTest, ReadOnlyOpenOfAMissingStoreIsNotFound) {
   o.read_only = true;
   auto r = OpenLmdbEventStore(o);
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+}
+
+// --- idempotency keys: the recent table and the merge --------------------------------------
+
+// Entries of one named table, read with raw LMDB (the store closed).
+size_t RawCount(const std::string& dir, const char* table) {
+  MDB_env* env = nullptr;
+  size_t n = SIZE_MAX;
+  if (mdb_env_create(&env) != 0) return n;
+  mdb_env_set_maxdbs(env, 8);
+  MDB_txn* txn = nullptr;
+  MDB_dbi dbi;
+  MDB_stat st;
+  if (mdb_env_open(env, dir.c_str(), MDB_RDONLY, 0644) == 0 &&
+      mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0) {
+    if (mdb_dbi_open(txn, table, 0, &dbi) == 0 && mdb_stat(txn, dbi, &st) == 0) n = st.ms_entries;
+    mdb_txn_abort(txn);
+  }
+  mdb_env_close(env);
+  return n;
+}
+
+// Runs `fn` in a raw LMDB write transaction on `table` (the store closed).
+void RawEditTable(const std::string& dir, const char* table,
+                  const std::function<void(MDB_txn*, MDB_dbi)>& fn) {
+  MDB_env* env;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  mdb_env_set_maxdbs(env, 8);
+  ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0644), 0);
+  MDB_txn* txn;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  MDB_dbi dbi;
+  ASSERT_EQ(mdb_dbi_open(txn, table, 0, &dbi), 0);
+  fn(txn, dbi);
+  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+}
+
+TEST(LmdbIdempotencyTest, RecentKeysAnswerBeforeAndAfterTheyAreMergedAndAcrossReopens) {
+  nextier::testing::TempDir dir;
+  LmdbOptions o;
+  o.path = dir.str();
+  o.idempotency_merge_keys = 5;
+  auto opened = OpenLmdbEventStore(o);
+  ASSERT_OK(opened);
+  // 13 replies, each under a message id and a delivery id (random-looking, like a provider's).
+  auto keys_of = [](int i) {
+    const std::string h = std::to_string((i * 7919) % 1000);
+    return std::vector<std::string>{"inbound:m-" + h, "inbound-delivery:d-" + h};
+  };
+  std::vector<uint64_t> first_seq;
+  for (int i = 0; i < 13; ++i) {
+    auto r = (*opened)->AppendUnitUnderKeys(OneUnit("lead-" + std::to_string(i % 3), "reply"),
+                                            keys_of(i));
+    ASSERT_OK(r);
+    ASSERT_FALSE(r->duplicate) << i;
+    first_seq.push_back(r->first_seq);
+    // Every reply so far answers as a duplicate, whether its keys are merged yet or not.
+    for (int j = 0; j <= i; ++j) {
+      auto again = (*opened)->AppendUnitUnderKeys(OneUnit("lead-0", "reply"),
+                                                  {keys_of(j)[static_cast<size_t>(j % 2)]});
+      ASSERT_OK(again);
+      EXPECT_TRUE(again->duplicate) << i << " " << j;
+      EXPECT_EQ(again->first_seq, first_seq[static_cast<size_t>(j)]) << i << " " << j;
+    }
+  }
+  EXPECT_EQ((*opened)->Head(), 13u);
+  opened->reset();
+  // At most 5 keys wait: the third reply's commit merged 1 key, each later one 2 (21 in all).
+  // The 5 waiting keys are spread over at least 3 records; records whose keys are all merged
+  // are deleted once they reach the head of the table.
+  EXPECT_EQ(RawCount(dir.str(), "idempotency"), 21u);
+  EXPECT_GE(RawCount(dir.str(), "idempotency_recent"), 3u);
+  EXPECT_LT(RawCount(dir.str(), "idempotency_recent"), 13u);
+
+  // Reopened, also by a writer that no longer defers keys: every key still answers.
+  for (size_t merge : {size_t{5}, size_t{0}}) {
+    o.idempotency_merge_keys = merge;
+    auto store = OpenLmdbEventStore(o);
+    ASSERT_OK(store);
+    for (int j = 0; j < 13; ++j) {
+      for (const auto& key : keys_of(j)) {
+        auto again = (*store)->AppendUnitUnderKeys(OneUnit("lead-1", "reply"), {key});
+        ASSERT_OK(again);
+        EXPECT_TRUE(again->duplicate) << merge << " " << key;
+        EXPECT_EQ(again->first_seq, first_seq[static_cast<size_t>(j)]);
+      }
+    }
+    EXPECT_EQ((*store)->Head(), 13u);
+    auto report = (*store)->Verify();
+    ASSERT_OK(report);
+    EXPECT_TRUE(report->ok) << report->problem;
+  }
+  // Reopened mid-sweep (some records hold keys already merged), the sweep goes on: 20 more
+  // replies, then every one of the 33 still answers, and the recent table stays small.
+  o.idempotency_merge_keys = 5;
+  {
+    auto store = OpenLmdbEventStore(o);
+    ASSERT_OK(store);
+    for (int i = 13; i < 33; ++i) {
+      auto r = (*store)->AppendUnitUnderKeys(OneUnit("lead-2", "reply"), keys_of(i));
+      ASSERT_OK(r);
+      ASSERT_FALSE(r->duplicate) << i;
+      first_seq.push_back(r->first_seq);
+    }
+    for (int j = 0; j < 33; ++j) {
+      for (const auto& key : keys_of(j)) {
+        auto again = (*store)->AppendUnitUnderKeys(OneUnit("lead-1", "reply"), {key});
+        ASSERT_OK(again);
+        EXPECT_TRUE(again->duplicate) << key;
+        EXPECT_EQ(again->first_seq, first_seq[static_cast<size_t>(j)]);
+      }
+    }
+  }
+  EXPECT_EQ(RawCount(dir.str(), "idempotency"), 66u - 5u);
+  EXPECT_LE(RawCount(dir.str(), "idempotency_recent"), 15u);
+}
+
+TEST(LmdbIdempotencyTest, ConcurrentRepeatsAcrossBatchesAndMergesAreWrittenOnce) {
+  nextier::testing::TempDir dir;
+  LmdbOptions o;
+  o.path = dir.str();
+  o.idempotency_merge_keys = 7;
+  auto opened = OpenLmdbEventStore(o);
+  ASSERT_OK(opened);
+  EventStore& store = **opened;
+  constexpr int kThreads = 8, kPerThread = 150, kDistinct = 300;
+  std::mutex mu;
+  std::map<int, std::set<uint64_t>> seen;  // key number -> first_seq answered
+  std::map<int, int> fresh;                // key number -> appends that were not duplicates
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const int n = (t * 37 + i * 11) % kDistinct;  // every key is sent by several threads
+        auto r = store.AppendUnitUnderKeys(OneUnit("lead-" + std::to_string(n % 5), "reply"),
+                                           {"m-" + std::to_string(n), "d-" + std::to_string(n)});
+        if (!r.ok()) {
+          ++failures;
+          continue;
+        }
+        std::lock_guard lock(mu);
+        seen[n].insert(r->first_seq);
+        if (!r->duplicate) ++fresh[n];
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (const auto& [n, seqs] : seen) {
+    EXPECT_EQ(seqs.size(), 1u) << "key " << n << " answered with different units";
+    EXPECT_EQ(fresh[n], 1) << "key " << n << " was written " << fresh[n] << " times";
+  }
+  EXPECT_EQ(store.Head(), seen.size());
+  auto report = store.Verify();
+  ASSERT_OK(report);
+  EXPECT_TRUE(report->ok) << report->problem;
+  opened->reset();
+  // At most 7 keys wait; every other key is in the keyed table, and the records of merged keys
+  // are gone from the recent table (a few may wait behind an older one).
+  const size_t keys = 2 * seen.size();
+  EXPECT_GE(RawCount(dir.str(), "idempotency"), keys - 7);
+  EXPECT_LE(RawCount(dir.str(), "idempotency"), keys);
+  EXPECT_LE(RawCount(dir.str(), "idempotency_recent"), 21u);
+}
+
+TEST(LmdbIdempotencyTest, VerifyCatchesARecentRecordPointingPastTheLog) {
+  nextier::testing::TempDir dir;
+  LmdbOptions o;
+  o.path = dir.str();
+  {
+    auto store = OpenLmdbEventStore(o);
+    ASSERT_OK(store);
+    ASSERT_OK((*store)->AppendUnitUnderKeys(OneUnit("lead-1", "reply"), {"m-1", "d-1"}));
+  }
+  ASSERT_EQ(RawCount(dir.str(), "idempotency_recent"), 1u);
+  // The record's result starts with first_seq then last_seq (8 bytes big-endian each), after
+  // the 4-byte length: make last_seq 99.
+  RawEditTable(dir.str(), "idempotency_recent", [](MDB_txn* txn, MDB_dbi dbi) {
+    MDB_cursor* c;
+    ASSERT_EQ(mdb_cursor_open(txn, dbi, &c), 0);
+    MDB_val k, v;
+    ASSERT_EQ(mdb_cursor_get(c, &k, &v, MDB_FIRST), 0);
+    std::string rec(static_cast<const char*>(v.mv_data), v.mv_size);
+    rec[4 + 15] = 99;
+    MDB_val nv{rec.size(), rec.data()};
+    ASSERT_EQ(mdb_cursor_put(c, &k, &nv, MDB_CURRENT), 0);
+    mdb_cursor_close(c);
+  });
+  LmdbOptions ro = o;
+  ro.read_only = true;
+  auto store = OpenLmdbEventStore(ro);
+  ASSERT_OK(store);
+  auto report = (*store)->Verify();
+  ASSERT_OK(report);
+  EXPECT_FALSE(report->ok);
+  EXPECT_NE(report->problem.find("recent idempotency record points outside the log"),
+            std::string::npos)
+      << report->problem;
+}
+
+TEST(LmdbIdempotencyTest, AnUnreadableRecentRecordRefusesTheWritableOpen) {
+  nextier::testing::TempDir dir;
+  LmdbOptions o;
+  o.path = dir.str();
+  {
+    auto store = OpenLmdbEventStore(o);
+    ASSERT_OK(store);
+    ASSERT_OK((*store)->AppendUnitUnderKeys(OneUnit("lead-1", "reply"), {"m-1"}));
+  }
+  RawEditTable(dir.str(), "idempotency_recent", [](MDB_txn* txn, MDB_dbi dbi) {
+    uint8_t kb[8] = {0, 0, 0, 0, 0, 0, 0, 2};
+    MDB_val k{8, kb}, v{3, const_cast<char*>("\x7f\0\0")};
+    ASSERT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
+  });
+  auto store = OpenLmdbEventStore(o);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(store.status().message().find("idempotency_recent"), std::string::npos)
+      << store.status().message();
+}
+
+TEST(LmdbIdempotencyTest, AStoreFromBeforeTheRecentTableOpensReadOnlyAndGainsItWhenWritten) {
+  nextier::testing::TempDir dir;
+  LmdbOptions o;
+  o.path = dir.str();
+  {
+    auto store = OpenLmdbEventStore(o);
+    ASSERT_OK(store);
+    ASSERT_OK((*store)->AppendUnitUnderKeys(OneUnit("lead-1", "reply"), {"m-1"}));
+  }
+  // Take the store back to the old format: its keys in `idempotency`, no recent table.
+  RawEditTable(dir.str(), "idempotency_recent",
+               [](MDB_txn* txn, MDB_dbi dbi) { ASSERT_EQ(mdb_drop(txn, dbi, 1), 0); });
+  RawEditTable(dir.str(), "idempotency", [](MDB_txn* txn, MDB_dbi dbi) {
+    // The result encoding (FORMAT.md): first_seq, last_seq, then no streams.
+    uint8_t buf[20] = {0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+    MDB_val k{3, const_cast<char*>("m-1")}, v{20, buf};
+    ASSERT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
+  });
+  ASSERT_EQ(RawCount(dir.str(), "idempotency_recent"), SIZE_MAX);
+  LmdbOptions ro = o;
+  ro.read_only = true;
+  {
+    auto store = OpenLmdbEventStore(ro);
+    ASSERT_OK(store);
+    auto report = (*store)->Verify();
+    ASSERT_OK(report);
+    EXPECT_TRUE(report->ok) << report->problem;
+  }
+  auto store = OpenLmdbEventStore(o);
+  ASSERT_OK(store);
+  auto again = (*store)->AppendUnitUnderKeys(OneUnit("lead-1", "reply"), {"m-1"});
+  ASSERT_OK(again);
+  EXPECT_TRUE(again->duplicate);
+  ASSERT_OK((*store)->AppendUnitUnderKeys(OneUnit("lead-1", "reply"), {"m-2"}));
+  store->reset();
+  EXPECT_EQ(RawCount(dir.str(), "idempotency_recent"), 1u);
 }
 
 TEST(LmdbStoreTest, PayloadTypeNamesComeFromTheSchema) {
