@@ -1,8 +1,10 @@
-// Appends forever from 4 threads and reports each acknowledged append on stdout as
-// "ACK <round> <thread> <i> <events> <first_seq>". Killed by crash_test with SIGKILL.
+// Appends forever from 4 threads (each unit under an idempotency key) and reports each acknowledged
+// append on stdout as "ACK <round> <thread> <i> <events> <first_seq>". Killed by crash_test with
+// SIGKILL.
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -14,12 +16,13 @@
 using namespace nextier::eventstore;
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: eventstore_crash_child DIR ROUND\n");
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: eventstore_crash_child DIR ROUND [IDEMPOTENCY_MERGE_KEYS]\n");
     return 2;
   }
   LmdbOptions o;
   o.path = argv[1];
+  if (argc == 4) o.idempotency_merge_keys = std::strtoul(argv[3], nullptr, 10);
   const std::string round = argv[2];
   auto store = OpenLmdbEventStore(o);
   if (!store.ok()) {
