@@ -3,7 +3,9 @@
 
 #include <capnp/message.h>
 
+#include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -269,11 +271,12 @@ struct InboundService::Impl {
 
       std::vector<es::StreamAppend> unit;
       if (!lead) {
-        // An orphan: stored with its evidence, sealed under its own subject.
+        // An orphan: stored with its evidence, sealed under its own subject, with a new key the
+        // event carries to the store.
         es::NewEvent e;
         auto b = e.builder();
-        const std::string subject = std::string(kOrphanSubjectPrefix) + id;
-        auto sealed = SealReply(subject, in, c.email.value_or(""));
+        const std::string subject = OrphanSubject(id);
+        auto sealed = SealReply(subject, in, c.email.value_or(""), &e.fresh_key());
         if (!sealed.ok()) return sealed.status();
         b.setKeySubject(subject);
         auto rr = b.getPayload().initReplyReceived();
@@ -390,8 +393,25 @@ struct InboundService::Impl {
     return found;
   }
 
+  // "orphan:" then the wall-clock time in microseconds (16 hex digits) then the reply's id.
+  // Ordered by time, each new orphan key lands at the end of the store's key table instead of
+  // on a random page of it (a provider's ids look random): one page less synced per orphan.
+  // Unique, since the id is; only ever read back from the event's keySubject.
+  static std::string OrphanSubject(std::string_view id) {
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    char when[17];
+    std::snprintf(when, sizeof when, "%016llx", static_cast<unsigned long long>(us));
+    std::string subject(kOrphanSubjectPrefix);
+    subject.append(when, 16).append(1, ':').append(id);
+    return subject;
+  }
+
+  // Seals an orphan reply's personal data under a new key for `subject` (a new subject), put in
+  // `fresh_key` for the event to carry to the store.
   Result<std::string> SealReply(const std::string& subject, const InboundReply& in,
-                                const std::string& email) {
+                                const std::string& email, std::string* fresh_key) {
     capnp::MallocMessageBuilder message(256);  // 2 KiB: the default 8 KiB is zeroed per reply
     auto p = message.initRoot<es::schema::Personal>();
     p.setFromNumber(in.from);
@@ -399,7 +419,7 @@ struct InboundService::Impl {
     p.setBody(in.body);
     p.setRawBody(in.raw_body);
     if (!email.empty()) p.setEmail(email);
-    return store.keys().Seal(subject, es::EncodePersonal(message));
+    return store.keys().SealNew(subject, es::EncodePersonal(message), fresh_key);
   }
 
   static void FillReply(es::schema::ReplyReceived::Builder rr, const InboundReply& in,

@@ -9,12 +9,14 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "nextier/adapters/api_webhooks.h"
+#include "nextier/eventstore/event_store.h"
 #include "testing/http_client.h"
 #include "testing/serve_process.h"
 #include "testing/testing.h"
@@ -193,7 +195,37 @@ TEST_F(InboundServeTest, BadSignaturesAreRefusedAndStoreNothing) {
   EXPECT_EQ(list["items"][0]["from"], "+12125550100");
   EXPECT_EQ(list["items"][0]["body"], "yes please");
   EXPECT_TRUE(list["items"][0]["leadId"].is_null());
+  // A second orphan, then the log: each is sealed under its own new subject, ordered by time
+  // ("orphan:" + 16 hex digits of microseconds + ":" + the message id), its key stored with it.
+  ASSERT_EQ(StatusOf(PostWebhook(p.port(), Reply("in-0", "+12125550101", "who is this"), "d-0")),
+            200);
   EXPECT_EQ(p.Terminate(), 0) << p.output();
+  eventstore::LmdbOptions o;
+  o.path = dir_.str() + "/eventstore";
+  o.read_only = true;
+  auto store = eventstore::OpenLmdbEventStore(o);
+  ASSERT_OK(store);
+  std::vector<std::string> subjects;
+  std::vector<std::string> problems;
+  const Status read = (*store)->ReadAll(1, SIZE_MAX, [&](const eventstore::EventView& v) {
+    const auto e = v.event();
+    if (e.getPayload().which() != eventstore::schema::Event::Payload::REPLY_RECEIVED) return true;
+    subjects.emplace_back(e.getKeySubject().cStr());
+    const auto sealed = e.getPayload().getReplyReceived().getPersonal();
+    auto opened = (*store)->keys().Open(
+        subjects.back(),
+        std::string_view(reinterpret_cast<const char*>(sealed.begin()), sealed.size()));
+    if (!opened.ok()) problems.push_back(subjects.back() + ": " + opened.status().ToString());
+    return true;
+  });
+  ASSERT_OK(read);
+  EXPECT_TRUE(problems.empty()) << problems.front();
+  ASSERT_EQ(subjects.size(), 2u);
+  const std::regex shape("orphan:[0-9a-f]{16}:in-[01]");
+  EXPECT_TRUE(std::regex_match(subjects[0], shape)) << subjects[0];
+  EXPECT_TRUE(std::regex_match(subjects[1], shape)) << subjects[1];
+  EXPECT_TRUE(subjects[0].ends_with(":in-1") && subjects[1].ends_with(":in-0"));
+  EXPECT_LT(subjects[0], subjects[1]) << "the later orphan's subject sorts after";
 }
 
 TEST_F(InboundServeTest, EachClassHasItsEffectAndARedeliveryIsProcessedOnce) {
