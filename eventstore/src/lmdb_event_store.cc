@@ -1175,7 +1175,7 @@ Status LmdbEventStore::ApplyUnit(MDB_txn* txn, PendingOp& op, uint64_t* seq, Has
   }
   res.last_seq = *seq;
   if (!op.key.empty() && DeferKeys()) {
-    // One record at the end of the recent table; merged into `idempotency` later, in bulk.
+    // One record at the end of the recent table; moved into `idempotency` later, by the sweep.
     std::string enc = EncodeResult(res);
     const std::string record = EncodeRecent(enc, op.key, op.more_keys);
     uint8_t rk[8];

@@ -226,10 +226,11 @@ struct LmdbOptions {
   // The most events one group commit takes.
   size_t max_batch_events = 16384;
   // A unit's idempotency keys are first written in arrival order to `idempotency_recent` (one
-  // record appended at the end of that table: cheap to sync) and kept in memory; once this many
-  // are waiting, one commit moves them, sorted, into the keyed `idempotency` table. Provider ids
-  // are random, so writing each key straight into the keyed table copies a random leaf page
-  // per key per commit. 0 writes them straight there (the format before 2026-11-30).
+  // record appended at the end of that table: cheap to sync) and kept in memory; once more than
+  // this many wait, each commit moves as many as it adds into the keyed `idempotency` table,
+  // sweeping through the key space in order (FORMAT.md). Provider ids are random, so writing
+  // each key straight into the keyed table copies a random leaf page per key per commit.
+  // 0 writes them straight there (the format before 2026-11-30).
   size_t idempotency_merge_keys = 32768;
   // Off only for tests that do not care about durability; never in production.
   bool sync = true;
