@@ -629,6 +629,13 @@ void RawEditTable(const std::string& dir, const char* table,
   mdb_env_close(env);
 }
 
+// Writes one reply under `keys` to a new store at `o.path`, and closes it.
+void StoreOneReply(const LmdbOptions& o, std::vector<std::string> keys) {
+  auto store = OpenLmdbEventStore(o);
+  ASSERT_OK(store);
+  ASSERT_OK((*store)->AppendUnitUnderKeys(OneUnit("lead-1", "reply"), std::move(keys)));
+}
+
 TEST(LmdbIdempotencyTest, RecentKeysAnswerBeforeAndAfterTheyAreMergedAndAcrossReopens) {
   nextier::testing::TempDir dir;
   LmdbOptions o;
@@ -762,11 +769,7 @@ TEST(LmdbIdempotencyTest, VerifyCatchesARecentRecordPointingPastTheLog) {
   nextier::testing::TempDir dir;
   LmdbOptions o;
   o.path = dir.str();
-  {
-    auto store = OpenLmdbEventStore(o);
-    ASSERT_OK(store);
-    ASSERT_OK((*store)->AppendUnitUnderKeys(OneUnit("lead-1", "reply"), {"m-1", "d-1"}));
-  }
+  ASSERT_NO_FATAL_FAILURE(StoreOneReply(o, {"m-1", "d-1"}));
   ASSERT_EQ(RawCount(dir.str(), "idempotency_recent"), 1u);
   // The record's result starts with first_seq then last_seq (8 bytes big-endian each), after
   // the 4-byte length: make last_seq 99.
@@ -797,11 +800,7 @@ TEST(LmdbIdempotencyTest, AnUnreadableRecentRecordRefusesTheWritableOpen) {
   nextier::testing::TempDir dir;
   LmdbOptions o;
   o.path = dir.str();
-  {
-    auto store = OpenLmdbEventStore(o);
-    ASSERT_OK(store);
-    ASSERT_OK((*store)->AppendUnitUnderKeys(OneUnit("lead-1", "reply"), {"m-1"}));
-  }
+  ASSERT_NO_FATAL_FAILURE(StoreOneReply(o, {"m-1"}));
   RawEditTable(dir.str(), "idempotency_recent", [](MDB_txn* txn, MDB_dbi dbi) {
     uint8_t kb[8] = {0, 0, 0, 0, 0, 0, 0, 2};
     MDB_val k{8, kb}, v{3, const_cast<char*>("\x7f\0\0")};
@@ -818,11 +817,7 @@ TEST(LmdbIdempotencyTest, AStoreFromBeforeTheRecentTableOpensReadOnlyAndGainsItW
   nextier::testing::TempDir dir;
   LmdbOptions o;
   o.path = dir.str();
-  {
-    auto store = OpenLmdbEventStore(o);
-    ASSERT_OK(store);
-    ASSERT_OK((*store)->AppendUnitUnderKeys(OneUnit("lead-1", "reply"), {"m-1"}));
-  }
+  ASSERT_NO_FATAL_FAILURE(StoreOneReply(o, {"m-1"}));
   // Take the store back to the old format: its keys in `idempotency`, no recent table.
   RawEditTable(dir.str(), "idempotency_recent",
                [](MDB_txn* txn, MDB_dbi dbi) { ASSERT_EQ(mdb_drop(txn, dbi, 1), 0); });
