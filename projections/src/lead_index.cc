@@ -1,5 +1,6 @@
 #include "nextier/projections/lead_index.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -59,24 +60,42 @@ Result<std::unique_ptr<LeadIndexProjection>> LeadIndexProjection::Open(ReadModel
   return p;
 }
 
-Status LeadIndexProjection::PutFirst(Txn& txn, LeadKeyKind kind, std::string_view hash,
-                                     std::string_view lead_id) {
-  if (hash.empty() || lead_id.empty() || hash.size() > 500) return Status::Ok();
-  const std::string key = Key(kind, hash);
-  std::string_view existing;
-  Status s = txn.Get(keys_, key, &existing);
-  if (s.ok()) return Status::Ok();  // first writer wins
-  if (s.code() != StatusCode::kNotFound) return s;
-  NEXTIER_RETURN_IF_ERROR(txn.Put(keys_, key, lead_id));
-  // The reverse entry, when it fits in a key (lead ids are short; a longer one is simply not
-  // dropped on forgetting, which only means its hashes stay claimed).
-  const std::string reverse = LeadPrefix(lead_id) + key;
-  if (reverse.size() > 511) return Status::Ok();
-  return txn.Put(by_lead_, reverse, "");
+void LeadIndexProjection::PutFirst(LeadKeyKind kind, std::string_view hash,
+                                   std::string_view lead_id) {
+  if (hash.empty() || lead_id.empty() || hash.size() > 500) return;
+  pending_.push_back(Pending{Key(kind, hash), std::string(lead_id)});
+}
+
+Status LeadIndexProjection::Flush(Txn& txn) {
+  if (pending_.empty()) return Status::Ok();
+  // Sorted, consecutive keys share their leaf and the path to it; a stable sort keeps, for one
+  // key, the order of the events, so the first writer still wins.
+  std::stable_sort(pending_.begin(), pending_.end(),
+                   [](const Pending& a, const Pending& b) { return a.key < b.key; });
+  std::vector<Txn::Item> items;
+  items.reserve(pending_.size());
+  for (const Pending& p : pending_) items.emplace_back(p.key, p.lead_id);
+  std::vector<bool> inserted;
+  NEXTIER_RETURN_IF_ERROR(txn.InsertSorted(keys_, items, &inserted));
+  // The reverse entries of the keys this batch claimed, when they fit in a key (lead ids are
+  // short; a longer one is simply not dropped on forgetting, which only means its hashes stay
+  // claimed).
+  std::vector<std::string> reverse;
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    if (!inserted[i]) continue;
+    std::string r = LeadPrefix(pending_[i].lead_id) + pending_[i].key;
+    if (r.size() <= 511) reverse.push_back(std::move(r));
+  }
+  pending_.clear();
+  std::sort(reverse.begin(), reverse.end());
+  items.clear();
+  for (const std::string& r : reverse) items.emplace_back(r, std::string_view());
+  return txn.InsertSorted(by_lead_, items);
 }
 
 Status LeadIndexProjection::DropLead(Txn& txn, std::string_view lead_id) {
   if (lead_id.empty()) return Status::Ok();
+  NEXTIER_RETURN_IF_ERROR(Flush(txn));  // the lead's keys from this batch, too
   const std::string prefix = LeadPrefix(lead_id);
   std::vector<std::string> held;
   NEXTIER_RETURN_IF_ERROR(
@@ -106,16 +125,15 @@ Status LeadIndexProjection::Apply(Txn& txn, const eventstore::EventView& event) 
       const auto li = payload.getLeadImported();
       std::string_view id = ViewOf(li.getLeadId());
       if (id.empty()) id = codec::IdFromStream(ViewOf(ev.getStreamId()), "lead-");
-      for (auto h : li.getPhoneHashes()) {
-        NEXTIER_RETURN_IF_ERROR(PutFirst(txn, LeadKeyKind::kPhone, ViewOf(h), id));
-      }
-      NEXTIER_RETURN_IF_ERROR(PutFirst(txn, LeadKeyKind::kEmail, ViewOf(li.getEmailHash()), id));
-      return PutFirst(txn, LeadKeyKind::kNameCompanyZip, ViewOf(li.getNameKeyHash()), id);
+      for (auto h : li.getPhoneHashes()) PutFirst(LeadKeyKind::kPhone, ViewOf(h), id);
+      PutFirst(LeadKeyKind::kEmail, ViewOf(li.getEmailHash()), id);
+      PutFirst(LeadKeyKind::kNameCompanyZip, ViewOf(li.getNameKeyHash()), id);
+      return Status::Ok();
     }
     case Which::LEAD_ENRICHED: {
       const std::string_view id = codec::IdFromStream(ViewOf(ev.getStreamId()), "lead-");
-      return PutFirst(txn, LeadKeyKind::kPhone, ViewOf(payload.getLeadEnriched().getPhoneHash()),
-                      id);
+      PutFirst(LeadKeyKind::kPhone, ViewOf(payload.getLeadEnriched().getPhoneHash()), id);
+      return Status::Ok();
     }
     case Which::LEAD_FORGOTTEN:
       return DropLead(txn, codec::IdFromStream(ViewOf(ev.getStreamId()), "lead-"));

@@ -33,6 +33,19 @@ bool DecodeCheckpoint(std::string_view v, Checkpoint* out) {
   return true;
 }
 
+// Runs a projection's Apply or Flush: third-party throws (a malformed message) become a Status
+// at this boundary.
+template <typename F>
+Status Guarded(F&& fn) {
+  try {
+    return fn();
+  } catch (const kj::Exception& e) {
+    return Status::Corruption(e.getDescription().cStr());
+  } catch (const std::exception& e) {
+    return Status::Internal(e.what());
+  }
+}
+
 }  // namespace
 
 ProjectionRunner::ProjectionRunner(eventstore::EventStore& log, ReadModelStore& store,
@@ -123,7 +136,10 @@ Status ProjectionRunner::ApplyBatchLocked(bool* progressed) {
   if (!txn.ok()) return txn.status();
   std::vector<uint64_t> cps;
   cps.reserve(entries_.size());
-  for (const auto& e : entries_) cps.push_back(e->checkpoint.load());
+  for (const auto& e : entries_) {
+    cps.push_back(e->checkpoint.load());
+    e->projection->Discard();
+  }
 
   Status apply_status;
   uint64_t last = 0;
@@ -131,15 +147,7 @@ Status ProjectionRunner::ApplyBatchLocked(bool* progressed) {
     const uint64_t seq = ev.seq();
     for (size_t i = 0; i < entries_.size(); ++i) {
       if (cps[i] >= seq) continue;
-      Status s;
-      // Third-party throws (a malformed message) become a Status at this boundary.
-      try {
-        s = entries_[i]->projection->Apply(*txn, ev);
-      } catch (const kj::Exception& e) {
-        s = Status::Corruption(e.getDescription().cStr());
-      } catch (const std::exception& e) {
-        s = Status::Internal(e.what());
-      }
+      Status s = Guarded([&] { return entries_[i]->projection->Apply(*txn, ev); });
       if (!s.ok()) {
         apply_status = Status(s.code(), "projection " + entries_[i]->name + " at event " +
                                             std::to_string(seq) + ": " + s.message());
@@ -155,6 +163,11 @@ Status ProjectionRunner::ApplyBatchLocked(bool* progressed) {
   if (last == 0) return Status::Ok();
   for (size_t i = 0; i < entries_.size(); ++i) {
     if (cps[i] == entries_[i]->checkpoint.load()) continue;
+    Status s = Guarded([&] { return entries_[i]->projection->Flush(*txn); });
+    if (!s.ok()) {
+      return Status(s.code(), "projection " + entries_[i]->name + " at event " +
+                                  std::to_string(cps[i]) + ": " + s.message());
+    }
     NEXTIER_RETURN_IF_ERROR(txn->Put(checkpoints_, entries_[i]->name,
                                      EncodeCheckpoint(cps[i], entries_[i]->projection->version())));
   }

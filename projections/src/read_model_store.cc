@@ -194,6 +194,25 @@ Status Txn::Put(Table table, std::string_view key, std::string_view value) {
   return Check(mdb_put(AsTxn(txn_), table.id_, &k, &v, 0), "mdb_put");
 }
 
+Status Txn::InsertSorted(Table table, const std::vector<Item>& items, std::vector<bool>* inserted) {
+  if (inserted != nullptr) inserted->assign(items.size(), false);
+  NEXTIER_RETURN_IF_ERROR(CheckWritable(table));
+  for (const auto& item : items) NEXTIER_RETURN_IF_ERROR(CheckKey(item.first));
+  MDB_cursor* c = nullptr;
+  NEXTIER_RETURN_IF_ERROR(Check(mdb_cursor_open(AsTxn(txn_), table.id_, &c), "mdb_cursor_open"));
+  Status s;
+  for (size_t i = 0; i < items.size(); ++i) {
+    MDB_val k = Val(items[i].first), v = Val(items[i].second);
+    const int rc = mdb_cursor_put(c, &k, &v, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) continue;
+    s = Check(rc, "mdb_cursor_put");
+    if (!s.ok()) break;
+    if (inserted != nullptr) (*inserted)[i] = true;
+  }
+  mdb_cursor_close(c);
+  return s;
+}
+
 Status Txn::Delete(Table table, std::string_view key, bool* existed) {
   NEXTIER_RETURN_IF_ERROR(CheckWritable(table));
   if (existed != nullptr) *existed = false;

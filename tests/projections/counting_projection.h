@@ -1,5 +1,7 @@
 // A projection for tests: counts events per stream and remembers every seq it applied, failing
-// loudly when an event arrives twice or out of order, or at an injected seq.
+// loudly when an event arrives twice or out of order, or at an injected seq. The seqs are kept
+// in memory during a batch and written by Flush, so a runner that forgot to Flush before its
+// commit, or to Discard a batch it did not commit, fails the tests too.
 #pragma once
 
 #include <atomic>
@@ -40,13 +42,24 @@ class CountingProjection final : public Projection {
     if (txn.Get(meta_, "last", &v).ok() && GetBe64(v.data()) >= ev.seq()) {
       return Status::Internal("event " + std::to_string(ev.seq()) + " out of order");
     }
-    NEXTIER_RETURN_IF_ERROR(txn.Put(seen_, seq, ""));
+    for (const std::string& p : pending_seen_) {
+      if (p == seq) return Status::Internal("event " + std::to_string(ev.seq()) + " applied twice");
+    }
+    pending_seen_.push_back(seq);
     NEXTIER_RETURN_IF_ERROR(txn.Put(meta_, "last", seq));
     const std::string stream = ev.event().getStreamId().cStr();
     uint64_t n = 0;
     if (txn.Get(streams_, stream, &v).ok()) n = GetBe64(v.data());
     return txn.Put(streams_, stream, Be64(n + 1));
   }
+
+  Status Flush(Txn& txn) override {
+    if (fail_flush.load()) return Status::Internal("injected flush failure");
+    for (const std::string& seq : pending_seen_) NEXTIER_RETURN_IF_ERROR(txn.Put(seen_, seq, ""));
+    pending_seen_.clear();
+    return Status::Ok();
+  }
+  void Discard() override { pending_seen_.clear(); }
 
   // The per-stream counts and the applied seqs as stored.
   struct Snapshot {
@@ -71,6 +84,8 @@ class CountingProjection final : public Projection {
   // them while tests change them.
   std::atomic<uint64_t> fail_at{0};
   std::atomic<StatusCode> fail_code{StatusCode::kInternal};
+  // Flush fails (Internal) while set.
+  std::atomic<bool> fail_flush{false};
 
  private:
   CountingProjection(std::string name, uint32_t version)
@@ -78,6 +93,7 @@ class CountingProjection final : public Projection {
   std::string name_;
   uint32_t version_;
   Table streams_, seen_, meta_;
+  std::vector<std::string> pending_seen_;  // this batch's seqs, written by Flush
 };
 
 // What CountingProjection should hold after applying events 1..up_to of `log`.

@@ -197,6 +197,29 @@ TEST(ProjectionRunnerTest, AFailedApplyAbortsTheWholeBatchAndStopsTheRunner) {
   rig.ExpectMatchesLog(rig.log->Head());
 }
 
+TEST(ProjectionRunnerTest, AFailedFlushAbortsTheWholeBatchAndStopsTheRunner) {
+  nextier::testing::TempDir dir;
+  Rig rig(dir.str());
+  rig.Append(30);
+  ASSERT_OK(rig.runner->CatchUp());
+  const uint64_t good = rig.log->Head();
+  rig.Append(30, 2);
+  rig.counting->fail_flush = true;
+  Status s = rig.runner->CatchUp();
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_NE(s.message().find("projection counting at event " + std::to_string(rig.log->Head()) +
+                             ": injected flush failure"),
+            std::string::npos)
+      << s.ToString();
+  // Every event of the batch was applied, then the flush failed: nothing of it is visible.
+  EXPECT_EQ(*rig.runner->checkpoint("counting"), good);
+  rig.ExpectMatchesLog(good);
+
+  rig.Reopen();  // the fault is gone
+  ASSERT_OK(rig.runner->CatchUp());
+  rig.ExpectMatchesLog(rig.log->Head());
+}
+
 TEST(ProjectionRunnerTest, AFullDiskIsWaitedOutAndTheRunnerGoesOnWhenRoomReturns) {
   nextier::testing::TempDir dir;
   Rig rig(dir.str());

@@ -174,6 +174,35 @@ TEST(ReadModelStoreTest, RejectsWritesInReadTxnAndBadKeys) {
   EXPECT_EQ(w->Commit().code(), StatusCode::kInternal) << "a finished txn cannot commit again";
 }
 
+TEST(ReadModelStoreTest, InsertSortedKeepsExistingValuesAndTellsWhichItInserted) {
+  nextier::testing::TempDir dir;
+  auto store = OpenStore(dir.str());
+  Table t = *store->OpenTable("t");
+  auto w = store->BeginWrite();
+  ASSERT_OK(w->Put(t, "b", "old"));
+  // Sorted, with a key twice (the first wins) and one already stored; then one out of order.
+  std::vector<bool> inserted;
+  ASSERT_OK(
+      w->InsertSorted(t, {{"a", "1"}, {"b", "2"}, {"c", "3"}, {"c", "4"}, {"a0", "5"}}, &inserted));
+  EXPECT_EQ(inserted, (std::vector<bool>{true, false, true, false, true}));
+  ASSERT_OK(w->InsertSorted(t, {}));
+  ASSERT_OK(w->Commit());
+  auto r = store->BeginRead();
+  EXPECT_EQ(ScanAll(*r, t), (KV{{"a", "1"}, {"a0", "5"}, {"b", "old"}, {"c", "3"}}));
+  EXPECT_EQ(r->InsertSorted(t, {{"d", "1"}}).code(), StatusCode::kInvalidArgument);
+  r->Abort();
+
+  // A bad key anywhere refuses the whole call before anything is written.
+  w = store->BeginWrite();
+  EXPECT_EQ(w->InsertSorted(t, {{"e", "1"}, {"", "2"}}, &inserted).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(inserted, (std::vector<bool>{false, false}));
+  EXPECT_EQ(w->InsertSorted(t, {{std::string(512, 'k'), "1"}}).code(),
+            StatusCode::kInvalidArgument);
+  std::string_view v;
+  EXPECT_EQ(w->Get(t, "e", &v).code(), StatusCode::kNotFound);
+}
+
 TEST(ReadModelStoreTest, CommittedDataSurvivesReopen) {
   nextier::testing::TempDir dir;
   {

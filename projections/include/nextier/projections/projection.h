@@ -55,6 +55,13 @@ class Projection {
   // does not stop it: the batch is tried again after a pause until room returns, and WaitFor
   // answers that status meanwhile.
   virtual Status Apply(Txn& txn, const eventstore::EventView& event) = 0;
+  // Called once a batch after its last Apply, before the commit, in the same transaction. A
+  // projection may keep a batch's writes in memory and write them here, in key order (random
+  // keys written one by one cost a cold descent of the tree each). A non-ok status aborts the
+  // batch as from Apply.
+  virtual Status Flush(Txn& /*txn*/) { return Status::Ok(); }
+  // Called before each batch: forget whatever an earlier batch that was not committed kept.
+  virtual void Discard() {}
 };
 
 struct RunnerOptions {
