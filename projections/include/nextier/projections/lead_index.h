@@ -12,7 +12,7 @@
 // Writing: the hashes are random, so one put each would descend the tree to a cold leaf. A
 // batch's hashes are kept in memory and written by Flush, sorted, through one cursor (a
 // LeadForgotten flushes first, so it drops what its own batch added). A million-row import's
-// catch-up went from 18-22 s to 13-18 s.
+// catch-up went from 17-23 s to 13-18 s.
 //
 // Tables (part of the format; bump version() when changing them):
 //   lead_index.keys     key = kind (1 byte: 'p' phone, 'e' email, 'n' name+company+zip) || hash
