@@ -57,6 +57,15 @@ struct Rig {
       ASSERT_OK(r);
     }
   }
+  // Appends `units` units and applies them, then appends `more` units that stay unapplied;
+  // returns the head before those.
+  uint64_t AppliedThenMore(int units, int more, int salt) {
+    Append(units);
+    EXPECT_OK(runner->CatchUp());
+    const uint64_t applied = log->Head();
+    Append(more, salt);
+    return applied;
+  }
   void ExpectMatchesLog(uint64_t up_to) {
     auto got = counting->Read(*store);
     auto want = ExpectedCounts(*log, up_to);
@@ -162,10 +171,7 @@ TEST(ProjectionRunnerTest, WaitForReturnsWhenAnotherThreadAppends) {
 TEST(ProjectionRunnerTest, ResumesFromTheCheckpointAfterReopen) {
   nextier::testing::TempDir dir;
   Rig rig(dir.str());
-  rig.Append(40);
-  ASSERT_OK(rig.runner->CatchUp());
-  const uint64_t first = rig.log->Head();
-  rig.Append(40, 1);
+  const uint64_t first = rig.AppliedThenMore(40, 40, 1);
   rig.Reopen();
   EXPECT_EQ(*rig.runner->checkpoint("counting"), first);
   EXPECT_EQ(rig.runner->lag(), rig.log->Head() - first);
@@ -176,10 +182,7 @@ TEST(ProjectionRunnerTest, ResumesFromTheCheckpointAfterReopen) {
 TEST(ProjectionRunnerTest, AFailedApplyAbortsTheWholeBatchAndStopsTheRunner) {
   nextier::testing::TempDir dir;
   Rig rig(dir.str());
-  rig.Append(30);
-  ASSERT_OK(rig.runner->CatchUp());
-  const uint64_t good = rig.log->Head();
-  rig.Append(30, 2);
+  const uint64_t good = rig.AppliedThenMore(30, 30, 2);
   rig.counting->fail_at = good + 5;
   Status s = rig.runner->CatchUp();
   EXPECT_EQ(s.code(), StatusCode::kInternal);
@@ -200,10 +203,7 @@ TEST(ProjectionRunnerTest, AFailedApplyAbortsTheWholeBatchAndStopsTheRunner) {
 TEST(ProjectionRunnerTest, AFailedFlushAbortsTheWholeBatchAndStopsTheRunner) {
   nextier::testing::TempDir dir;
   Rig rig(dir.str());
-  rig.Append(30);
-  ASSERT_OK(rig.runner->CatchUp());
-  const uint64_t good = rig.log->Head();
-  rig.Append(30, 2);
+  const uint64_t good = rig.AppliedThenMore(30, 30, 2);
   rig.counting->fail_flush = true;
   Status s = rig.runner->CatchUp();
   EXPECT_EQ(s.code(), StatusCode::kInternal);
@@ -223,10 +223,7 @@ TEST(ProjectionRunnerTest, AFailedFlushAbortsTheWholeBatchAndStopsTheRunner) {
 TEST(ProjectionRunnerTest, AFullDiskIsWaitedOutAndTheRunnerGoesOnWhenRoomReturns) {
   nextier::testing::TempDir dir;
   Rig rig(dir.str());
-  rig.Append(30);
-  ASSERT_OK(rig.runner->CatchUp());
-  const uint64_t good = rig.log->Head();
-  rig.Append(30, 2);
+  const uint64_t good = rig.AppliedThenMore(30, 30, 2);
   rig.counting->fail_code = StatusCode::kResourceExhausted;
   rig.counting->fail_at = good + 5;
   ASSERT_OK(rig.runner->Start());
