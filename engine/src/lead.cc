@@ -146,6 +146,10 @@ void ApplyFields(Lead& lead, const es::schema::Event::Reader& e) {
       lead.meeting_id.clear();
       lead.meeting_starts_at = 0;
       break;
+    case Payload::MEETING_OUTCOME_RECORDED:  // the meeting is over, held or not
+      lead.meeting_id.clear();
+      lead.meeting_starts_at = 0;
+      break;
     case Payload::MEETING_RESCHEDULED:
       lead.meeting_starts_at = p.getMeetingRescheduled().getStartsAt();
       break;
@@ -245,6 +249,13 @@ std::optional<LeadTrigger> TriggerOf(const Lead& lead, const es::schema::Event::
       return LeadTrigger::kBook;
     case Payload::MEETING_CANCELLED:
       return LeadTrigger::kCancelMeeting;
+    case Payload::MEETING_OUTCOME_RECORDED:
+      // A no-show returns the lead to called, as a cancelled meeting does; a meeting that took
+      // place leaves it booked.
+      if (event.getPayload().getMeetingOutcomeRecorded().getOutcome() == "no_show") {
+        return LeadTrigger::kCancelMeeting;
+      }
+      return std::nullopt;
     case Payload::MEETING_RESCHEDULED:
       return LeadTrigger::kRescheduleMeeting;
     default:

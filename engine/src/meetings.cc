@@ -349,6 +349,52 @@ struct MeetingService::Impl {
     return LoadMeeting(store, meeting_id);
   }
 
+  Result<projections::Meeting> RecordOutcome(std::string_view meeting_id, std::string_view outcome,
+                                             std::string_view actor) {
+    if (outcome != "completed" && outcome != "no_show") {
+      return Status::InvalidArgument(
+          "status must be completed or no_show, not '" + std::string(outcome) + "'", "status");
+    }
+    auto m = LoadMeeting(store, meeting_id);
+    if (!m.ok()) return m.status();
+    if (m->status == outcome) return m;  // already recorded: a repeat changes nothing
+    if (m->status != "booked") {
+      return Status::Conflict("meeting " + std::string(meeting_id) + " is " + m->status);
+    }
+    if (clock.Now() < m->starts_at) {
+      return Status::Conflict("meeting " + std::string(meeting_id) + " starts at " +
+                              FormatRfc3339(m->starts_at) +
+                              ": its outcome can be recorded once it has started");
+    }
+    LeadCommand cmd;
+    cmd.lead_id = m->lead_id;
+    if (outcome == "no_show") cmd.trigger = LeadTrigger::kCancelMeeting;
+    cmd.actor = actor.empty()
+                    ? (m->agent.empty() ? std::string("agent:unknown") : "agent:" + m->agent)
+                    : std::string(actor);
+    cmd.correlation_id = std::string(meeting_id);
+    cmd.build = [&](const Lead& l, LeadEvents& out) {
+      // Also refuses a second outcome, or a cancellation, that raced this one to the lead.
+      if (l.meeting_id != meeting_id) {
+        return Status::Conflict("meeting " + std::string(meeting_id) + " is not lead " + l.id +
+                                "'s booked meeting");
+      }
+      auto x = out.Add().getPayload().initMeetingOutcomeRecorded();
+      x.setMeetingId(std::string(meeting_id));
+      x.setOutcome(std::string(outcome));
+      for (std::string_view off : projections::kReminderOffsets) {
+        if (const LeadTimer* t = PendingReminder(l, meeting_id, off)) {
+          out.events().push_back(MakeTimerCancelled(t->id, "meeting " + std::string(outcome)));
+        }
+      }
+      return Status::Ok();
+    };
+    auto appended = handler.Execute(cmd);
+    if (!appended.ok()) return appended.status();
+    AwaitReadModels(*appended);
+    return LoadMeeting(store, meeting_id);
+  }
+
   // The "reminder" timer: text the lead if the meeting still stands, else record the skip.
   Result<std::vector<es::StreamAppend>> FireReminder(const FiredTimer& t) {
     std::vector<es::StreamAppend> effects;
@@ -433,6 +479,11 @@ Result<projections::Meeting> MeetingService::Cancel(std::string_view meeting_id,
 Result<projections::Meeting> MeetingService::Reschedule(std::string_view meeting_id,
                                                         Micros starts_at, std::string_view actor) {
   return impl_->Reschedule(meeting_id, starts_at, actor);
+}
+Result<projections::Meeting> MeetingService::RecordOutcome(std::string_view meeting_id,
+                                                           std::string_view outcome,
+                                                           std::string_view actor) {
+  return impl_->RecordOutcome(meeting_id, outcome, actor);
 }
 Result<projections::Meeting> MeetingService::Get(std::string_view meeting_id) {
   return LoadMeeting(impl_->store, meeting_id);

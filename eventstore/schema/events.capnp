@@ -103,6 +103,9 @@ struct Event {
     skipTraceCounted @64 :SkipTraceCounted;  # stream skiptrace-day-<YYYY-MM-DD>
     leadIdAssigned @65 :LeadIdAssigned;      # stream lead-ids
     smsCapCounted @66 :SmsCapCounted;        # stream smscap-<fromNumber>-<YYYY-MM-DD>
+
+    # Meetings, later additions
+    meetingOutcomeRecorded @67 :MeetingOutcomeRecorded;
   }
 }
 
@@ -435,6 +438,13 @@ struct MeetingRescheduled {
   meetingId @0 :Text;
   startsAt @1 :Int64;
   previousStartsAt @2 :Int64;
+}
+
+# What became of a booked meeting once it started: it took place, or the lead did not come
+# (no_show: the lead goes back to called, so it can be booked again).
+struct MeetingOutcomeRecorded {
+  meetingId @0 :Text;
+  outcome @1 :Text;           # completed | no_show
 }
 
 struct ReminderSent {

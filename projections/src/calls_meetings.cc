@@ -264,6 +264,15 @@ bool ApplyMeetingEvent(Meeting& m, const eventstore::schema::Event::Reader& ev) 
       }
       break;
     }
+    case Which::MEETING_OUTCOME_RECORDED: {
+      const auto x = p.getMeetingOutcomeRecorded();
+      if (ViewOf(x.getMeetingId()) != m.id || m.status.empty()) return false;
+      m.status = ViewOf(x.getOutcome());
+      for (auto& r : m.reminders) {
+        if (r.status == "pending") r.status = "cancelled";
+      }
+      break;
+    }
     case Which::MEETING_RESCHEDULED: {
       const auto x = p.getMeetingRescheduled();
       if (ViewOf(x.getMeetingId()) != m.id || m.status.empty()) return false;
@@ -450,6 +459,9 @@ Status MeetingsProjection::Apply(Txn& txn, const eventstore::EventView& event) {
       break;
     case Which::MEETING_RESCHEDULED:
       id = ViewOf(p.getMeetingRescheduled().getMeetingId());
+      break;
+    case Which::MEETING_OUTCOME_RECORDED:
+      id = ViewOf(p.getMeetingOutcomeRecorded().getMeetingId());
       break;
     case Which::REMINDER_SENT:
       id = ViewOf(p.getReminderSent().getMeetingId());

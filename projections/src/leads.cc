@@ -219,6 +219,11 @@ Status LeadsProjection::Apply(Txn& txn, const eventstore::EventView& event) {
     case Which::MEETING_CANCELLED:
       if (row.state == "booked") row.state = "called";
       break;
+    case Which::MEETING_OUTCOME_RECORDED:
+      if (payload.getMeetingOutcomeRecorded().getOutcome() == "no_show" && row.state == "booked") {
+        row.state = "called";
+      }
+      break;
     case Which::LEAD_FORGOTTEN:
       row.forgotten = true;
       row.personal.clear();

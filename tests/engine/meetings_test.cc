@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "nextier/engine/call_queue.h"
@@ -231,6 +232,10 @@ std::vector<Ev> Events(Rig& rig, const std::string& lead) {
             e.meeting = p.getReminderSkipped().getMeetingId().cStr();
             e.offset = p.getReminderSkipped().getOffset().cStr();
             e.reason = p.getReminderSkipped().getReason().cStr();
+            break;
+          case Which::MEETING_OUTCOME_RECORDED:
+            e.meeting = p.getMeetingOutcomeRecorded().getMeetingId().cStr();
+            e.reason = p.getMeetingOutcomeRecorded().getOutcome().cStr();
             break;
           default:
             break;
@@ -532,6 +537,111 @@ TEST_F(MeetingsTest, CompletingACallKeepsABookedLeadBooked) {
   ASSERT_OK(rig.meeting_service->Book(Booking("1", kStart + kDay)));
   ASSERT_OK(rig.service->Complete(entry, "bob", "booked", "", std::nullopt));
   EXPECT_EQ(rig.StateOf("1"), LeadState::kBooked);
+}
+
+TEST_F(MeetingsTest, AnOutcomeIsRecordedOnceTheMeetingHasStartedAndOnlyOnce) {
+  Rig rig(dir_.str());
+  rig.GoldLead("1", 100, 1);
+  const Micros starts = kStart + 3 * kDay;
+  auto m = rig.meeting_service->Book(Booking("1", starts));
+  ASSERT_OK(m);
+  auto early = rig.meeting_service->RecordOutcome(m->id, "completed");
+  EXPECT_EQ(early.status().code(), StatusCode::kConflict);
+  EXPECT_NE(early.status().message().find("once it has started"), std::string::npos)
+      << early.status().ToString();
+  auto bogus = rig.meeting_service->RecordOutcome(m->id, "done");
+  EXPECT_EQ(bogus.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bogus.status().field(), "status");
+  EXPECT_EQ(rig.meeting_service->RecordOutcome("mtg-1-999", "completed").status().code(),
+            StatusCode::kNotFound);
+
+  ASSERT_OK(rig.timer_service->AdvanceTo(starts + 5 * kMinute));
+  auto done = rig.meeting_service->RecordOutcome(m->id, "completed", "agent:bob");
+  ASSERT_OK(done);
+  EXPECT_EQ(done->status, "completed");
+  for (const auto& r : done->reminders) EXPECT_EQ(r.status, "sent");  // all three went out
+  EXPECT_EQ(rig.StateOf("1"), LeadState::kBooked);
+  ASSERT_OK(rig.CatchUp());
+  auto model = rig.meetings->Get(m->id);
+  ASSERT_OK(model);
+  EXPECT_EQ(model->status, "completed");
+
+  // The same outcome again changes nothing; the other one, a cancel or a move is refused.
+  auto again = rig.meeting_service->RecordOutcome(m->id, "completed");
+  ASSERT_OK(again);
+  EXPECT_EQ(again->status, "completed");
+  const auto outcomes = OfType(Events(rig, "1"), "MeetingOutcomeRecorded");
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].meeting, m->id);
+  EXPECT_EQ(outcomes[0].reason, "completed");
+  EXPECT_EQ(rig.meeting_service->RecordOutcome(m->id, "no_show").status().code(),
+            StatusCode::kConflict);
+  EXPECT_EQ(rig.meeting_service->Cancel(m->id).status().code(), StatusCode::kConflict);
+  EXPECT_EQ(rig.meeting_service->Reschedule(m->id, starts + kDay).status().code(),
+            StatusCode::kConflict);
+  EXPECT_EQ(rig.StateOf("1"), LeadState::kBooked);
+}
+
+TEST_F(MeetingsTest, ANoShowReturnsTheLeadToCalledAndCancelsRemindersStillPending) {
+  Rig rig(dir_.str());
+  rig.GoldLead("1", 100, 1);
+  const Micros starts = kStart + 3 * kDay;
+  auto m = rig.meeting_service->Book(Booking("1", starts, "bob"));
+  ASSERT_OK(m);
+  // The clock passes the start before the reminder timers had their turn.
+  rig.clock.AdvanceTo(starts + 20 * kMinute);
+  auto no_show = rig.meeting_service->RecordOutcome(m->id, "no_show");
+  ASSERT_OK(no_show);
+  EXPECT_EQ(no_show->status, "no_show");
+  for (const auto& r : no_show->reminders) EXPECT_EQ(r.status, "cancelled");
+  EXPECT_EQ(OfType(Events(rig, "1"), "TimerCancelled").size(), 3u);
+  EXPECT_EQ(rig.StateOf("1"), LeadState::kCalled);
+  ASSERT_OK(rig.CatchUp());
+  auto row = rig.leads->Get("1");
+  ASSERT_OK(row);
+  EXPECT_EQ(row->state, "called");
+
+  ASSERT_OK(rig.timer_service->AdvanceTo(starts + kHour));
+  auto events = Events(rig, "1");
+  EXPECT_TRUE(OfType(events, "ReminderSent").empty());
+  EXPECT_TRUE(SmsRequests(events, "reminder:").empty());
+
+  // The lead can be booked again, in the same agent's next slot.
+  auto rebooked = rig.meeting_service->Book(Booking("1", starts + kDay, "bob"));
+  ASSERT_OK(rebooked);
+  EXPECT_EQ(rig.StateOf("1"), LeadState::kBooked);
+  EXPECT_EQ(rig.meeting_service->RecordOutcome(m->id, "no_show")->status, "no_show");
+}
+
+TEST_F(MeetingsTest, OfTwoOutcomesRecordedAtOnceOnlyOneIsStored) {
+  Rig rig(dir_.str());
+  constexpr int kLeads = 6;
+  std::vector<std::string> ids;
+  for (int i = 1; i <= kLeads; ++i) {
+    rig.GoldLead(std::to_string(i), 100, i);
+    auto m = rig.meeting_service->Book(Booking(std::to_string(i), kStart + kDay + i * kHour));
+    ASSERT_OK(m);
+    ids.push_back(m->id);
+  }
+  rig.clock.AdvanceTo(kStart + 2 * kDay);
+  for (int i = 0; i < kLeads; ++i) {
+    // Both pass the meeting's "booked" check before either is stored; the lead's fold decides.
+    Result<pj::Meeting> held = Status::Internal("unset"), missed = Status::Internal("unset");
+    std::thread a([&] { held = rig.meeting_service->RecordOutcome(ids[i], "completed"); });
+    std::thread b([&] { missed = rig.meeting_service->RecordOutcome(ids[i], "no_show"); });
+    a.join();
+    b.join();
+    ASSERT_TRUE(held.ok() != missed.ok())
+        << held.status().ToString() << " / " << missed.status().ToString();
+    const auto& lost = held.ok() ? missed : held;
+    EXPECT_EQ(lost.status().code(), StatusCode::kConflict) << lost.status().ToString();
+    const std::string lead = std::to_string(i + 1);
+    EXPECT_EQ(OfType(Events(rig, lead), "MeetingOutcomeRecorded").size(), 1u);
+    auto now = rig.meeting_service->Get(ids[i]);
+    ASSERT_OK(now);
+    EXPECT_EQ(now->status, held.ok() ? "completed" : "no_show");
+    EXPECT_EQ(rig.StateOf(lead), held.ok() ? LeadState::kBooked : LeadState::kCalled);
+  }
 }
 
 TEST_F(MeetingsTest, ListsMeetingsByTimeAndAgent) {

@@ -80,7 +80,7 @@ struct Lead {
   std::string open_call_entry_id;  // queued or assigned, not completed or closed
   std::string call_agent;          // the agent the open entry is assigned to
   std::string last_disposition;
-  std::string meeting_id;  // the booked meeting, "" once cancelled
+  std::string meeting_id;  // the booked meeting ahead: "" once cancelled or its outcome recorded
   Micros meeting_starts_at = 0;
 
   std::vector<LeadTimer> pending_timers;  // in scheduling order

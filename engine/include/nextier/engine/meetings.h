@@ -21,6 +21,10 @@
 // its id), one already sent or skipped scheduled afresh, and those now past cancelled and
 // skipped; plus a new confirmation with the new time.
 //
+// Once a meeting has started, RecordOutcome says what became of it: MeetingOutcomeRecorded
+// "completed" (the lead stays booked) or "no_show" (booked -> called, as a cancellation does, so
+// the lead can be booked again), with TimerCancelled for any reminder still pending.
+//
 // An agent has at most one booked meeting at any moment: Book and Reschedule check the
 // meetings read model (caught up to the log's head first) under one service-wide lock, so two
 // bookings through this service never take the same slot. Meetings without an agent are not
@@ -102,6 +106,12 @@ class MeetingService {
   // itself); Conflict when the meeting is not booked.
   Result<projections::Meeting> Reschedule(std::string_view meeting_id, Micros starts_at,
                                           std::string_view actor = {});
+  // Outcome "completed" or "no_show" of a booked meeting that has started (see the file
+  // comment). InvalidArgument (field "status") for another outcome; NotFound for an unknown
+  // meeting; Conflict before its start, for a cancelled meeting, or one with the other outcome.
+  // Recording the outcome it already has changes nothing and returns the meeting.
+  Result<projections::Meeting> RecordOutcome(std::string_view meeting_id, std::string_view outcome,
+                                             std::string_view actor = {});
   // The meeting as folded from its lead's stream.
   Result<projections::Meeting> Get(std::string_view meeting_id);
 

@@ -19,8 +19,8 @@
 //   meetings.by_start  key = be64 ordered startsAt || id -> ""
 //   meetings.by_agent  key = agent || 0x00 || be64 ordered startsAt || id -> ""
 //   meetings.by_lead   key = lead id -> the id of the lead's latest meeting
-// Meeting status "completed" and "no_show" exist in the API but no event records them yet,
-// so this model only ever shows booked or cancelled.
+// Meeting status: booked, cancelled (MeetingCancelled), or what MeetingOutcomeRecorded says once
+// the meeting started: completed or no_show.
 //
 // Thread-safety: queries may run from any thread, concurrently with the runner applying.
 #pragma once
@@ -119,16 +119,16 @@ struct Meeting {
   uint32_t duration_minutes = 0;
   std::string agent;
   std::string link;
-  std::string status;                      // booked | cancelled ("" before its MeetingBooked)
+  std::string status;  // booked | cancelled | completed | no_show ("" before its MeetingBooked)
   std::vector<MeetingReminder> reminders;  // kReminderOffsets order
   int64_t created_at = 0;
   int64_t updated_at = 0;
 };
 
 // Folds one event of the meeting's lead stream into `meeting`, whose `id` must be set:
-// MeetingBooked/Cancelled/Rescheduled and ReminderSent/Skipped naming it, and LeadOptedOut or
-// LeadForgotten (the lead's pending reminders are cancelled with its timers). The caller makes sure the
-// event is on the meeting's lead stream. Returns true when `meeting` changed.
+// MeetingBooked/Cancelled/Rescheduled/OutcomeRecorded and ReminderSent/Skipped naming it, and
+// LeadOptedOut or LeadForgotten (the lead's pending reminders are cancelled with its timers). The
+// caller makes sure the event is on the meeting's lead stream. Returns true when `meeting` changed.
 bool ApplyMeetingEvent(Meeting& meeting, const eventstore::schema::Event::Reader& event);
 
 struct MeetingFilter {
