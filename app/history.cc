@@ -107,6 +107,7 @@ std::string Summary(const std::string& type, const json& d) {
            (Str(d, "durationMinutes").empty() ? "" : " min") + Opt(" with ", Str(d, "agent"));
   }
   if (type == "MeetingCancelled") return Str(d, "meetingId") + Opt(": ", Str(d, "reason"));
+  if (type == "MeetingOutcomeRecorded") return Str(d, "meetingId") + ": " + Str(d, "outcome");
   if (type == "MeetingRescheduled") {
     return Str(d, "meetingId") + " " + Str(d, "previousStartsAt") + " -> " + Str(d, "startsAt");
   }

@@ -148,6 +148,7 @@ export function summary(type, d) {
     case 'MeetingBooked':
       return `${str(d, 'meetingId')} at ${str(d, 'startsAt')}${str(d, 'durationMinutes') ? ` for ${str(d, 'durationMinutes')} min` : ''}${opt(' with ', str(d, 'agent'))}`;
     case 'MeetingCancelled': return str(d, 'meetingId') + opt(': ', str(d, 'reason'));
+    case 'MeetingOutcomeRecorded': return `${str(d, 'meetingId')}: ${str(d, 'outcome')}`;
     case 'MeetingRescheduled': return `${str(d, 'meetingId')} ${str(d, 'previousStartsAt')} → ${str(d, 'startsAt')}`;
     case 'ReminderSent': return `${str(d, 'meetingId')} ${str(d, 'offset')}`;
     case 'ReminderSkipped': return `${str(d, 'meetingId')} ${str(d, 'offset')}${opt(': ', str(d, 'reason'))}`;

@@ -282,6 +282,24 @@ void RegisterMeetingRoutes(Server& server, engine::MeetingService& meetings,
                     });
                   });
 
+  server.AddRoute("POST", "/api/meetings/{id}/outcome", agents,
+                  [&meetings, &pool](HttpRequest& req, Responder respond) {
+                    auto body = ObjectBody(req, respond, /*empty_ok=*/false);
+                    if (!body) return;
+                    auto status = StringField(*body, "status", respond);
+                    if (!status) return;
+                    if (status->empty()) {
+                      return respond(HttpResponse::Error(400, "invalid_argument",
+                                                         "status is required", "status"));
+                    }
+                    pool.Post([&meetings, id = req.params[0], status = std::move(*status),
+                               actor = Actor(req), respond] {
+                      auto m = meetings.RecordOutcome(id, status, actor);
+                      if (!m.ok()) return respond(HttpResponse::FromStatus(m.status()));
+                      respond(HttpResponse::Json(200, json{{"meeting", MeetingJson(*m)}}.dump()));
+                    });
+                  });
+
   server.AddRoute(
       "GET", "/api/meetings", agents, [&model, &pool](HttpRequest& req, Responder respond) {
         auto limit = Limit(req, respond);

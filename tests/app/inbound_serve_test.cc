@@ -489,6 +489,16 @@ TEST_F(InboundServeTest, TheWholeJourneyEndsInABookedMeetingWithThreeReminders) 
   json meetings = Call(p.port(), "GET", "/api/meetings?agent=ana", kAgent, nullptr, 200);
   ASSERT_EQ(meetings["items"].size(), 1u);
   for (const auto& rem : meetings["items"][0]["reminders"]) EXPECT_EQ(rem["status"], "sent");
+  // The meeting has taken place: the agent records it.
+  const std::string outcome = "/api/meetings/" + std::string(m["id"]) + "/outcome";
+  Call(p.port(), "POST", outcome, kAgent, {{"status", "held"}}, 400);
+  EXPECT_EQ(
+      Call(p.port(), "POST", outcome, kAgent, {{"status", "completed"}}, 200)["meeting"]["status"],
+      "completed");
+  Call(p.port(), "POST", outcome, kAgent, {{"status", "no_show"}}, 409);
+  meetings = Call(p.port(), "GET", "/api/meetings?agent=ana", kAgent, nullptr, 200);
+  EXPECT_EQ(meetings["items"][0]["status"], "completed");
+  EXPECT_EQ(Call(p.port(), "GET", "/api/leads/" + lead, kOps, nullptr, 200)["state"], "booked");
   EXPECT_EQ(p.Terminate(), 0) << p.output();
 }
 
