@@ -52,6 +52,20 @@ void AddSkipped(LeadEvents& out, std::string_view meeting_id, std::string_view o
   s.setReason(std::string(reason));
 }
 
+// The actor of a command: the caller's, else the meeting's agent ("agent:unknown" without one).
+std::string ActorOr(std::string_view actor, std::string_view agent) {
+  if (!actor.empty()) return std::string(actor);
+  return agent.empty() ? std::string("agent:unknown") : "agent:" + std::string(agent);
+}
+
+// Checked in a command's build, on the lead as just folded: a cancel, move or outcome of this
+// meeting that reached the lead first makes it no longer the lead's booked meeting.
+Status StillBooked(const Lead& lead, std::string_view meeting_id) {
+  if (lead.meeting_id == meeting_id) return Status::Ok();
+  return Status::Conflict("meeting " + std::string(meeting_id) + " is not lead " + lead.id +
+                          "'s booked meeting");
+}
+
 std::map<std::string, std::string> SmsValues(std::string_view agent, std::string_view link,
                                              const std::string& meeting_time) {
   return {{"agentName", agent.empty() ? std::string("our team") : std::string(agent)},
@@ -157,6 +171,16 @@ struct MeetingService::Impl {
     if (r.last_seq > 0) (void)runner.WaitFor(r.last_seq, options.read_model_wait);
   }
 
+  // Runs `cmd`, then answers with the meeting as stored. `meeting_id` is read after the command
+  // ran (Book's build is what names it).
+  Result<projections::Meeting> ExecuteAndLoad(const LeadCommand& cmd,
+                                              const std::string& meeting_id) {
+    auto appended = handler.Execute(cmd);
+    if (!appended.ok()) return appended.status();
+    AwaitReadModels(*appended);
+    return LoadMeeting(store, meeting_id);
+  }
+
   // The meeting length of the lead's workflow (its own, else its campaign's), else 15.
   int DefaultDuration(const Lead& lead) {
     std::string id = lead.workflow_id, version = lead.workflow_version;
@@ -217,9 +241,7 @@ struct MeetingService::Impl {
     LeadCommand cmd;
     cmd.lead_id = r.lead_id;
     cmd.trigger = LeadTrigger::kBook;
-    cmd.actor = r.actor.empty()
-                    ? (r.agent.empty() ? std::string("agent:unknown") : "agent:" + r.agent)
-                    : r.actor;
+    cmd.actor = ActorOr(r.actor, r.agent);
     cmd.build = [&](const Lead& l, LeadEvents& out) {
       meeting_id = MeetingId(l.id, l.version + 1);
       const std::string link = r.link.empty() ? options.link_base + meeting_id : r.link;
@@ -246,10 +268,7 @@ struct MeetingService::Impl {
       }
       return Status::Ok();
     };
-    auto appended = handler.Execute(cmd);
-    if (!appended.ok()) return appended.status();
-    AwaitReadModels(*appended);
-    return LoadMeeting(store, meeting_id);
+    return ExecuteAndLoad(cmd, meeting_id);
   }
 
   Result<projections::Meeting> Cancel(std::string_view meeting_id, std::string_view reason,
@@ -262,13 +281,10 @@ struct MeetingService::Impl {
     LeadCommand cmd;
     cmd.lead_id = m->lead_id;
     cmd.trigger = LeadTrigger::kCancelMeeting;
-    cmd.actor = actor.empty() ? std::string("agent:unknown") : std::string(actor);
+    cmd.actor = ActorOr(actor, {});
     cmd.correlation_id = std::string(meeting_id);
     cmd.build = [&](const Lead& l, LeadEvents& out) {
-      if (l.meeting_id != meeting_id) {
-        return Status::Conflict("meeting " + std::string(meeting_id) + " is not lead " + l.id +
-                                "'s booked meeting");
-      }
+      NEXTIER_RETURN_IF_ERROR(StillBooked(l, meeting_id));
       auto c = out.Add().getPayload().initMeetingCancelled();
       c.setMeetingId(std::string(meeting_id));
       c.setReason(reason.empty() ? std::string("cancelled") : std::string(reason));
@@ -279,10 +295,7 @@ struct MeetingService::Impl {
       }
       return Status::Ok();
     };
-    auto appended = handler.Execute(cmd);
-    if (!appended.ok()) return appended.status();
-    AwaitReadModels(*appended);
-    return LoadMeeting(store, meeting_id);
+    return ExecuteAndLoad(cmd, std::string(meeting_id));
   }
 
   Result<projections::Meeting> Reschedule(std::string_view meeting_id, Micros starts_at,
@@ -305,15 +318,10 @@ struct MeetingService::Impl {
     LeadCommand cmd;
     cmd.lead_id = m->lead_id;
     cmd.trigger = LeadTrigger::kRescheduleMeeting;
-    cmd.actor = actor.empty()
-                    ? (m->agent.empty() ? std::string("agent:unknown") : "agent:" + m->agent)
-                    : std::string(actor);
+    cmd.actor = ActorOr(actor, m->agent);
     cmd.correlation_id = std::string(meeting_id);
     cmd.build = [&](const Lead& l, LeadEvents& out) {
-      if (l.meeting_id != meeting_id) {
-        return Status::Conflict("meeting " + std::string(meeting_id) + " is not lead " + l.id +
-                                "'s booked meeting");
-      }
+      NEXTIER_RETURN_IF_ERROR(StillBooked(l, meeting_id));
       auto x = out.Add().getPayload().initMeetingRescheduled();
       x.setMeetingId(std::string(meeting_id));
       x.setStartsAt(starts_at);
@@ -343,10 +351,7 @@ struct MeetingService::Impl {
                          out.now()));
       return Status::Ok();
     };
-    auto appended = handler.Execute(cmd);
-    if (!appended.ok()) return appended.status();
-    AwaitReadModels(*appended);
-    return LoadMeeting(store, meeting_id);
+    return ExecuteAndLoad(cmd, std::string(meeting_id));
   }
 
   Result<projections::Meeting> RecordOutcome(std::string_view meeting_id, std::string_view outcome,
@@ -369,16 +374,10 @@ struct MeetingService::Impl {
     LeadCommand cmd;
     cmd.lead_id = m->lead_id;
     if (outcome == "no_show") cmd.trigger = LeadTrigger::kCancelMeeting;
-    cmd.actor = actor.empty()
-                    ? (m->agent.empty() ? std::string("agent:unknown") : "agent:" + m->agent)
-                    : std::string(actor);
+    cmd.actor = ActorOr(actor, m->agent);
     cmd.correlation_id = std::string(meeting_id);
     cmd.build = [&](const Lead& l, LeadEvents& out) {
-      // Also refuses a second outcome, or a cancellation, that raced this one to the lead.
-      if (l.meeting_id != meeting_id) {
-        return Status::Conflict("meeting " + std::string(meeting_id) + " is not lead " + l.id +
-                                "'s booked meeting");
-      }
+      NEXTIER_RETURN_IF_ERROR(StillBooked(l, meeting_id));  // also a second, racing outcome
       auto x = out.Add().getPayload().initMeetingOutcomeRecorded();
       x.setMeetingId(std::string(meeting_id));
       x.setOutcome(std::string(outcome));
@@ -389,10 +388,7 @@ struct MeetingService::Impl {
       }
       return Status::Ok();
     };
-    auto appended = handler.Execute(cmd);
-    if (!appended.ok()) return appended.status();
-    AwaitReadModels(*appended);
-    return LoadMeeting(store, meeting_id);
+    return ExecuteAndLoad(cmd, std::string(meeting_id));
   }
 
   // The "reminder" timer: text the lead if the meeting still stands, else record the skip.
