@@ -278,6 +278,13 @@ BookMeeting Booking(const std::string& lead, Micros starts_at, const std::string
   return b;
 }
 
+// Lead `lead` walked to gold (phone 1), then booked at `starts_at`.
+Result<pj::Meeting> GoldAndBook(Rig& rig, const std::string& lead, Micros starts_at,
+                                const std::string& agent = "bob") {
+  rig.GoldLead(lead, 100, 1);
+  return rig.meeting_service->Book(Booking(lead, starts_at, agent));
+}
+
 class MeetingsTest : public ::testing::Test {
  protected:
   testing::TempDir dir_;
@@ -299,9 +306,8 @@ TEST(MeetingTimeTest, FormatsInTheLeadsZone) {
 
 TEST_F(MeetingsTest, BookingConfirmsAndRemindsAtExactlyTwentyFourHoursOneHourAndFifteenMinutes) {
   Rig rig(dir_.str());
-  rig.GoldLead("1", 100, 1);
   const Micros starts = kStart + 3 * kDay + 4 * kHour;
-  auto m = rig.meeting_service->Book(Booking("1", starts));
+  auto m = GoldAndBook(rig, "1", starts);
   ASSERT_OK(m);
   EXPECT_EQ(m->lead_id, "1");
   EXPECT_EQ(m->status, "booked");
@@ -408,9 +414,8 @@ TEST_F(MeetingsTest, AnAgentCannotHaveTwoMeetingsInOneSlot) {
 
 TEST_F(MeetingsTest, RemindersAlreadyPastAtBookingAreSkipped) {
   Rig rig(dir_.str());
-  rig.GoldLead("1", 100, 1);
   const Micros starts = kStart + 30 * kMinute;
-  auto m = rig.meeting_service->Book(Booking("1", starts));
+  auto m = GoldAndBook(rig, "1", starts);
   ASSERT_OK(m);
   auto events = Events(rig, "1");
   auto skipped = OfType(events, "ReminderSkipped");
@@ -432,9 +437,8 @@ TEST_F(MeetingsTest, RemindersAlreadyPastAtBookingAreSkipped) {
 
 TEST_F(MeetingsTest, RescheduleMovesTheReminders) {
   Rig rig(dir_.str());
-  rig.GoldLead("1", 100, 1);
   const Micros old_start = kStart + 3 * kDay;
-  auto m = rig.meeting_service->Book(Booking("1", old_start));
+  auto m = GoldAndBook(rig, "1", old_start);
   ASSERT_OK(m);
   // The 24h reminder goes out for the old time...
   ASSERT_OK(rig.timer_service->AdvanceTo(old_start - kDay + kHour));
@@ -484,9 +488,8 @@ TEST_F(MeetingsTest, RescheduleCloseToTheStartSkipsWhatIsPast) {
 
 TEST_F(MeetingsTest, CancelCancelsTheRemindersAndNoneFires) {
   Rig rig(dir_.str());
-  rig.GoldLead("1", 100, 1);
   const Micros starts = kStart + 3 * kDay;
-  auto m = rig.meeting_service->Book(Booking("1", starts));
+  auto m = GoldAndBook(rig, "1", starts);
   ASSERT_OK(m);
   auto cancelled = rig.meeting_service->Cancel(m->id, "lead asked");
   ASSERT_OK(cancelled);
@@ -541,9 +544,8 @@ TEST_F(MeetingsTest, CompletingACallKeepsABookedLeadBooked) {
 
 TEST_F(MeetingsTest, AnOutcomeIsRecordedOnceTheMeetingHasStartedAndOnlyOnce) {
   Rig rig(dir_.str());
-  rig.GoldLead("1", 100, 1);
   const Micros starts = kStart + 3 * kDay;
-  auto m = rig.meeting_service->Book(Booking("1", starts));
+  auto m = GoldAndBook(rig, "1", starts);
   ASSERT_OK(m);
   auto early = rig.meeting_service->RecordOutcome(m->id, "completed");
   EXPECT_EQ(early.status().code(), StatusCode::kConflict);
@@ -584,9 +586,8 @@ TEST_F(MeetingsTest, AnOutcomeIsRecordedOnceTheMeetingHasStartedAndOnlyOnce) {
 
 TEST_F(MeetingsTest, ANoShowReturnsTheLeadToCalledAndCancelsRemindersStillPending) {
   Rig rig(dir_.str());
-  rig.GoldLead("1", 100, 1);
   const Micros starts = kStart + 3 * kDay;
-  auto m = rig.meeting_service->Book(Booking("1", starts, "bob"));
+  auto m = GoldAndBook(rig, "1", starts, "bob");
   ASSERT_OK(m);
   // The clock passes the start before the reminder timers had their turn.
   rig.clock.AdvanceTo(starts + 20 * kMinute);
